@@ -1,0 +1,66 @@
+# redis_ha.sentinel_vip — developer and CI entry points.
+#   make lab    bring up the three-node Docker lab, run playbooks/site.yml, print the status table
+#   make test   the whole suite (ansible-lint, unit tests with real Redis, collection build, Molecule)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
+export PY_COLORS := 0
+export ANSIBLE_FORCE_COLOR := 0
+COLLECTION_TARBALL = $(CURDIR)/build/redis_ha-sentinel_vip-$(shell sed -n 's/^version: *//p' galaxy.yml).tar.gz
+
+.PHONY: help venv host-packages docker image collection lint unit molecule test lab lab-status lab-down clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+$(VENV)/.installed: requirements.txt
+	@echo "==> Python virtualenv $(VENV) (pinned requirements.txt)"
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+host-packages:
+	@scripts/ensure-host-packages.sh
+
+docker:
+	@scripts/ensure-docker.sh
+
+image: docker
+	@scripts/build-image.sh
+
+collection: venv
+	@echo "==> Building and installing the collection into .cache/collections"
+	@mkdir -p build .cache/collections
+	$(BIN)/ansible-galaxy collection build --force --output-path build . >/dev/null
+	$(BIN)/ansible-galaxy collection install --force -p .cache/collections $(COLLECTION_TARBALL) >/dev/null
+
+lint: venv collection
+	$(BIN)/python -m pytest -v tests/lint
+
+unit: venv host-packages collection
+	$(BIN)/python -m pytest -v tests/unit
+
+molecule: venv image collection
+	$(BIN)/python -m pytest -v --capture=tee-sys tests/integration
+
+# The whole suite in one pytest run, so its last line is pytest's summary.
+test: venv host-packages image collection
+	$(BIN)/python -m pytest -v --capture=tee-sys tests/lint tests/unit tests/integration
+
+lab: venv image collection
+	@scripts/lab.sh up
+
+lab-status: venv
+	@scripts/lab.sh status
+
+lab-down: venv
+	@scripts/lab.sh down
+
+clean:
+	rm -rf build .cache .pytest_cache

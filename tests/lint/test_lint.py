@@ -1,0 +1,46 @@
+"""Static checks of the collection: ansible-lint (production profile) and a collection build + install."""
+
+import pathlib
+import subprocess
+import sys
+import tarfile
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BIN = pathlib.Path(sys.executable).parent
+
+
+def test_ansible_lint_production_profile():
+    result = subprocess.run(
+        [str(BIN / "ansible-lint"), "--profile", "production", "--offline", "--nocolor"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    print(result.stdout[-6000:], result.stderr[-6000:])
+    assert result.returncode == 0, "ansible-lint reported violations"
+
+
+def test_collection_builds_and_installs(tmp_path):
+    build = subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    tarballs = list(tmp_path.glob("redis_ha-sentinel_vip-*.tar.gz"))
+    assert len(tarballs) == 1
+    with tarfile.open(tarballs[0]) as tar:
+        names = set(tar.getnames())
+    for needed in ("roles/redis/tasks/main.yml", "roles/sentinel/tasks/main.yml", "roles/keepalived/tasks/main.yml",
+                   "plugins/modules/vip_check.py", "plugins/module_utils/_vip_check.py", "playbooks/site.yml"):
+        assert needed in names, needed
+    assert not any(n.startswith((".venv", ".cache", "build/")) for n in names)
+    install = subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "install", "-p", str(tmp_path / "c"), str(tarballs[0])],
+        capture_output=True, text=True, check=False,
+    )
+    assert install.returncode == 0, install.stderr
+    listed = subprocess.run(
+        [str(BIN / "ansible-doc"), "-t", "module", "redis_ha.sentinel_vip.vip_check"],
+        capture_output=True, text=True, check=False,
+        env={"ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "c"), "PATH": str(BIN) + ":/usr/bin:/bin"},
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "sentinel" in listed.stdout.lower()
