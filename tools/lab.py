@@ -1,0 +1,139 @@
+"""The local three-node lab seen from the control machine: nodes, addresses, clients, VIP holder.
+
+Shared by the lab status table (scripts/lab.sh), the Molecule verify tests and the drills. It reads the
+lab inventory (inventories/lab) so every tool uses the same names, addresses and passwords.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import pathlib
+import subprocess
+
+import redis
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+INVENTORY = ROOT / "inventories" / "lab"
+NETWORK = "redis-ha-net"
+
+
+def group_vars() -> dict:
+    """Variables of the redis_ha group of the lab inventory."""
+    return yaml.safe_load((INVENTORY / "group_vars" / "redis_ha.yml").read_text())
+
+
+def nodes() -> list[str]:
+    """Container names of the lab nodes, in inventory order."""
+    hosts = yaml.safe_load((INVENTORY / "hosts.yml").read_text())
+    return list(hosts["redis_ha"]["hosts"])
+
+
+def vip() -> str:
+    """The (first) virtual IP of the lab, without prefix length."""
+    return str(ipaddress.ip_interface(group_vars()["keepalived_vips"][0]).ip)
+
+
+def docker(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+
+
+def node_ip(name: str) -> str | None:
+    """Address of a node on the lab network (None when the container is not running)."""
+    res = docker("inspect", name, check=False)
+    if res.returncode != 0:
+        return None
+    info = json.loads(res.stdout)[0]
+    if not info["State"]["Running"]:
+        return None
+    net = info["NetworkSettings"]["Networks"].get(NETWORK) or {}
+    return (net.get("IPAMConfig") or {}).get("IPv4Address") or net.get("IPAddress") or None
+
+
+def node_ips() -> dict[str, str | None]:
+    return {name: node_ip(name) for name in nodes()}
+
+
+def redis_client(host: str, user: str = "admin", timeout: float = 1.0) -> redis.Redis:
+    """A client of one node's Redis as an ACL user of the lab (admin or default)."""
+    gv = group_vars()
+    if user == "default":
+        username, password = None, gv["redis_password"]
+    else:
+        username, password = gv.get("redis_admin_user", "admin"), gv["redis_admin_password"]
+    return redis.Redis(host=host, port=int(gv.get("redis_port", 6379)), username=username, password=password,
+                       socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False)
+
+
+def vip_client(timeout: float = 0.5) -> redis.Redis:
+    """An application client (default user) talking to the VIP, as clients do."""
+    return redis_client(vip(), user="default", timeout=timeout)
+
+
+def sentinel_master(host: str, timeout: float = 1.0) -> str | None:
+    """What one node's Sentinel names as master ("ip:port"), or None when it does not answer."""
+    gv = group_vars()
+    cli = redis.Redis(host=host, port=int(gv.get("redis_sentinel_port", 26379)), password=gv["sentinel_password"],
+                      socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", gv.get("redis_master_name", "mymaster"))
+    except (redis.RedisError, OSError):
+        return None
+    finally:
+        cli.close()
+    if not addr:
+        return None
+    return "%s:%s" % (addr[0].decode(), addr[1].decode())
+
+
+def redis_role(host: str) -> str | None:
+    """ROLE of one node ("master"/"slave"), or None when it does not answer."""
+    cli = redis_client(host)
+    try:
+        return cli.execute_command("ROLE")[0].decode()
+    except (redis.RedisError, OSError):
+        return None
+    finally:
+        cli.close()
+
+
+def vip_holders() -> list[str]:
+    """Nodes that currently have the VIP on an interface."""
+    address = vip()
+    holders = []
+    for name in nodes():
+        res = docker("exec", name, "ip", "-o", "addr", "show", check=False, timeout=10)
+        if res.returncode == 0 and (" %s/" % address) in res.stdout:
+            holders.append(name)
+    return holders
+
+
+def status() -> list[dict]:
+    """One row per node: Redis role, Sentinel's master, VIP."""
+    holders = vip_holders()
+    rows = []
+    for name, ip in node_ips().items():
+        rows.append({
+            "node": name,
+            "address": ip or "-",
+            "redis_role": (redis_role(ip) if ip else None) or "down",
+            "sentinel_master": (sentinel_master(ip) if ip else None) or "-",
+            "vip": "yes" if name in holders else "",
+        })
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    headers = {"node": "node", "address": "address", "redis_role": "Redis role",
+               "sentinel_master": "Sentinel's master", "vip": "holds VIP " + vip()}
+    widths = {k: max(len(h), *(len(str(r[k])) for r in rows)) for k, h in headers.items()}
+    lines = ["  ".join(h.ljust(widths[k]) for k, h in headers.items())]
+    lines.append("  ".join("-" * widths[k] for k in headers))
+    for row in rows:
+        lines.append("  ".join(str(row[k]).ljust(widths[k]) for k in headers))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(format_table(status()))
