@@ -16,8 +16,8 @@ Standard library only, and only cheap built-in modules, because it runs
 every second on every node: no os/socket/re/json at import time.
 """
 
-from __future__ import absolute_import, division, print_function
-
+# No "from __future__" boilerplate on purpose: Python 3 only, and every
+# import costs CPU on a script that runs every second.
 import _socket
 import errno
 import select
@@ -28,8 +28,6 @@ try:
     from posix import strerror as _strerror
 except ImportError:  # pragma: no cover - non-POSIX
     from os import strerror as _strerror
-
-__metaclass__ = type
 
 _monotonic = time.monotonic
 
@@ -169,7 +167,7 @@ def auth_command(user=None, password=None):
 # blocking helpers, so there is exactly one network code path)
 # --------------------------------------------------------------------------
 
-_CONNECTING, _SENDING, _READING, _DONE = 0, 1, 2, 3
+_CONNECTING, _SENDING, _READING, _DONE, _ABANDONED = 0, 1, 2, 3, 4
 
 
 def strip_brackets(host):
@@ -350,9 +348,9 @@ def run_exchanges(exchanges, deadline, stop=None):
     """Run all exchanges concurrently until all are done, ``deadline``
     (a ``time.monotonic()`` value) passes, or ``stop()`` returns true.
 
-    Unfinished exchanges get a ``TimeoutError`` (or are left with
-    ``state`` not done when ``stop`` ended the loop early; they are closed
-    either way).  Never raises for network problems.
+    Unfinished exchanges get a ``TimeoutError``, or are marked abandoned
+    (``done`` false, no error) when ``stop`` ended the loop early; their
+    sockets are closed either way.  Never raises for network problems.
     """
     poller = select.poll()
     fdmap = {}
@@ -377,7 +375,7 @@ def run_exchanges(exchanges, deadline, stop=None):
         if ex.state != _DONE:
             if stopped_early:
                 ex._close(poller, fdmap)
-                ex.state = _DONE
+                ex.state = _ABANDONED
             else:
                 ex._finish(poller, fdmap, TimeoutError(
                     errno.ETIMEDOUT, "no complete answer within the time budget"))
@@ -802,7 +800,7 @@ def evaluate(settings, complete=False, start=None):
     answered = sum(1 for s in sentinels if s["status"] in ("agree", "other_master",
                                                             "unknown_master"))
     n = len(sentinels)
-    me = format_hostport(settings["announce_host"], want_port)
+    me = format_hostport(want_host, want_port)
     promote = bool(redis["master"]) and agree >= required
 
     # One-line reason.
@@ -829,12 +827,12 @@ def evaluate(settings, complete=False, start=None):
         agree, n, me, settings["master_name"], required)
     if details:
         sent += ": " + ", ".join(details)
-    if promote:
-        reason = "%s; %s" % (local, sent)
-    elif not redis["master"] and redis["status"] != "not_checked":
-        reason = local if complete is False and agree < required and not any(
-            s["status"] != "not_checked" for s in sentinels) else "%s; %s" % (local, sent)
+    skipped = sum(1 for s in sentinels if s["status"] == "not_checked")
+    if skipped == n and not redis["master"] and redis["status"] != "not_checked":
+        reason = local  # decided by the local role alone; sentinels not awaited
     else:
+        if skipped:
+            sent += " (%d not awaited: verdict already certain)" % skipped
         reason = "%s; %s" % (local, sent)
     reason = _redact(reason, settings)
     for item in [redis] + sentinels:
@@ -854,7 +852,7 @@ def evaluate(settings, complete=False, start=None):
         "agreement": settings["agreement"],
         "master_name": settings["master_name"],
         "announce": me,
-        "elapsed_ms": int((_monotonic() - t0) * 1000),
+        "elapsed_ms": round((_monotonic() - t0) * 1000, 1),
     }
 
 
