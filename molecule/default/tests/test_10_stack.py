@@ -1,0 +1,76 @@
+"""The converged stack: Redis on every node, one master, replicas in sync, VIP on Sentinel's master,
+a write through the VIP readable on every replica. Node-local facts through testinfra (`host`), the
+client's view from the control machine through the lab tools."""
+
+import time
+import uuid
+
+import lab
+import pytest
+
+
+def _wait(predicate, timeout, step=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+@pytest.fixture(scope="module")
+def ips():
+    found = lab.node_ips()
+    assert all(found.values()), found
+    return found
+
+
+def test_services_running_and_enabled(host):
+    for name in ("redis-server", "redis-sentinel", "keepalived"):
+        service = host.service(name)
+        assert service.is_running, name
+        assert service.is_enabled, name
+
+
+def test_secret_files_are_not_world_readable(host):
+    for path in ("/etc/redis/redis-ha.conf", "/etc/redis/sentinel-ha.conf", "/etc/keepalived/redis-vip-check.conf"):
+        f = host.file(path)
+        assert f.exists, path
+        assert f.mode & 0o007 == 0, "%s is mode %o" % (path, f.mode)
+
+
+def test_every_node_answers(ips):
+    for name, ip in ips.items():
+        assert lab.redis_client(ip).ping(), name
+
+
+def test_exactly_one_master_and_replicas_in_sync(ips):
+    roles = {name: lab.redis_role(ip) for name, ip in ips.items()}
+    masters = [n for n, r in roles.items() if r == "master"]
+    assert len(masters) == 1, roles
+    master_ip = ips[masters[0]]
+    for name, ip in ips.items():
+        if name == masters[0]:
+            continue
+        info = lab.redis_client(ip).info("replication")
+        assert info["role"] == "slave", (name, info)
+        assert info["master_host"] == master_ip, (name, info)
+        assert info["master_link_status"] == "up", (name, info)
+
+
+def test_sentinels_agree_and_vip_is_on_the_master(ips):
+    named = {name: lab.sentinel_master(ip) for name, ip in ips.items()}
+    assert len(set(named.values())) == 1 and None not in named.values(), named
+    master_ip = next(iter(named.values())).rsplit(":", 1)[0]
+    master = next(n for n, ip in ips.items() if ip == master_ip)
+    assert lab.redis_role(master_ip) == "master"
+    holders = _wait(lambda: lab.vip_holders() == [master] and lab.vip_holders(), 30)
+    assert holders == [master], "VIP holders %s, Sentinel's master %s" % (lab.vip_holders(), master)
+
+
+def test_write_through_vip_is_read_on_every_replica(ips):
+    key, value = "verify:%s" % uuid.uuid4().hex, uuid.uuid4().hex
+    assert lab.vip_client(timeout=2).set(key, value)
+    for name, ip in ips.items():
+        got = _wait(lambda ip=ip: lab.redis_client(ip).get(key), 10)
+        assert got == value.encode(), "%s did not get the write made through the VIP" % name

@@ -1,0 +1,111 @@
+"""Kill the master container: Sentinel elects a new master, the VIP moves to exactly that node, writes
+through the VIP succeed again; bring the old master back: it rejoins as a replica, the VIP stays put, and
+a second site.yml run changes nothing."""
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import time
+import uuid
+
+import lab
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+FAILOVER_BOUND_S = 60  # generous pass/fail bound; the real figures live in docs/benchmarks.md
+REJOIN_BOUND_S = 120
+
+
+def _sentinel_master_node(ips):
+    """(node name, votes) of the master most Sentinels name, among reachable Sentinels."""
+    named = [lab.sentinel_master(ip) for ip in ips.values() if ip]
+    named = [n for n in named if n]
+    if not named:
+        return None, 0
+    best = max(set(named), key=named.count)
+    ip = best.rsplit(":", 1)[0]
+    return next((n for n, a in ips.items() if a == ip), None), named.count(best)
+
+
+def _converge_changed():
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"), ANSIBLE_FORCE_COLOR="0")
+    bindir = pathlib.Path(sys.executable).parent
+    res = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(ROOT / "inventories" / "lab" / "hosts.yml"),
+                          str(ROOT / "playbooks" / "site.yml")], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=False, timeout=1200)
+    print(res.stdout[-3000:])
+    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-3000:]
+    recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M)
+    assert len(recap) == 3, res.stdout[-2000:]
+    return {host: int(changed) for host, changed in recap}
+
+
+def test_kill_master_then_rejoin():
+    ips = lab.node_ips()
+    master, votes = _sentinel_master_node(ips)
+    assert master and votes == 3, (master, votes)
+    assert lab.vip_holders() == [master]
+    survivors = {n: ip for n, ip in ips.items() if n != master}
+
+    # Kill the master and write through the VIP until a write succeeds.
+    key = "failover:%s" % uuid.uuid4().hex
+    t_kill = time.monotonic()
+    lab.docker("kill", master)
+    t_write, attempts, last_error = None, 0, None
+    while time.monotonic() - t_kill < FAILOVER_BOUND_S:
+        attempts += 1
+        client = lab.vip_client(timeout=0.3)
+        try:
+            client.set(key, "written-after-kill")
+            t_write = time.monotonic()
+            break
+        except Exception as exc:  # noqa: BLE001 - every failure mode of a client counts as "not yet"
+            last_error = exc
+            time.sleep(0.05)
+        finally:
+            client.close()
+    assert t_write is not None, "no successful write through the VIP within %d s (last error: %r)" % (
+        FAILOVER_BOUND_S, last_error)
+    elapsed = t_write - t_kill
+    print("\nMEASURED: docker kill %s -> first successful write through the VIP: %.2f s (%d attempts)"
+          % (master, elapsed, attempts))
+
+    new_master, votes = _sentinel_master_node(survivors)
+    assert new_master in survivors and votes == 2, (new_master, votes)
+    assert lab.redis_role(survivors[new_master]) == "master"
+    assert lab.redis_client(survivors[new_master]).get(key) == b"written-after-kill"
+    assert lab.vip_holders() == [new_master]
+
+    # Bring the old master back: it must rejoin as a replica of the new master, the VIP must not move.
+    t_start = time.monotonic()
+    lab.docker("start", master)
+    rejoined, holders_seen = False, set()
+    while time.monotonic() - t_start < REJOIN_BOUND_S:
+        holders_seen.add(tuple(lab.vip_holders()))
+        old_ip = lab.node_ip(master)
+        if old_ip:
+            try:
+                info = lab.redis_client(old_ip).info("replication")
+                if (info.get("role") == "slave" and info.get("master_host") == survivors[new_master]
+                        and info.get("master_link_status") == "up"):
+                    rejoined = True
+                    break
+            except Exception:  # noqa: BLE001 - still booting
+                pass
+        time.sleep(0.5)
+    assert rejoined, "%s did not rejoin as a replica of %s within %d s" % (master, new_master, REJOIN_BOUND_S)
+    print("MEASURED: %s back as a replica %.1f s after docker start" % (master, time.monotonic() - t_start))
+    for _ in range(10):  # keep watching the VIP for a while after the rejoin
+        holders_seen.add(tuple(lab.vip_holders()))
+        time.sleep(0.5)
+    assert holders_seen == {(new_master,)}, "VIP moved during the rejoin: %s" % holders_seen
+    assert lab.redis_client(lab.node_ip(master)).get(key) == b"written-after-kill"
+
+    # A second converge after the failover changes nothing and moves nothing.
+    changed = _converge_changed()
+    assert changed == {n: 0 for n in ips}, changed
+    ips = lab.node_ips()
+    assert _sentinel_master_node(ips) == (new_master, 3)
+    assert lab.vip_holders() == [new_master]
