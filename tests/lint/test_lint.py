@@ -44,3 +44,24 @@ def test_collection_builds_and_installs(tmp_path):
     )
     assert listed.returncode == 0, listed.stderr
     assert "sentinel" in listed.stdout.lower()
+
+
+def test_readme_variable_reference_matches_argument_specs():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "var-reference.py"), "--check"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_default_is_in_argument_specs_and_commented():
+    import yaml
+
+    for role in ("redis", "sentinel", "keepalived"):
+        lines = (ROOT / "roles" / role / "defaults" / "main.yml").read_text().splitlines()
+        defaults = yaml.safe_load("\n".join(lines)) or {}
+        spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
+        options = spec["argument_specs"]["main"]["options"]
+        for name in defaults:
+            assert name.startswith(role + "_"), name
+            assert name in options, "%s: %s has no argument spec" % (role, name)
+            index = next(i for i, line in enumerate(lines) if line.startswith(name + ":"))
+            assert lines[index - 1].startswith("# "), "%s: %s has no comment" % (role, name)
