@@ -187,15 +187,23 @@ touch "$RFS/etc/resolv.conf"
 umount "$RFS/dev/pts" 2>/dev/null || true
 umount "$RFS/proc"
 
-say "importing into docker as $IMAGE"
+ROOTFS_IMAGE="${IMAGE%:*}:rootfs-$RECIPE_SHA"
+ROOTFS_IMAGE="${ROOTFS_IMAGE:0:80}"
+say "importing rootfs into docker as $ROOTFS_IMAGE"
 tar -C "$RFS" --numeric-owner --xattrs --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' -cf - . \
   | docker import \
       --change 'CMD ["/lib/systemd/systemd"]' \
       --change 'ENV container=docker' \
-      --change 'ENV LANG=C.UTF-8' \
-      --change 'STOPSIGNAL SIGRTMIN+3' \
-      --change "LABEL $LABEL=$RECIPE_SHA" \
-      --change 'LABEL org.opencontainers.image.description="redis_ha.sentinel_vip lab node: Debian 12 + systemd"' \
       --message "debootstrap $SUITE from $MIRROR, recipe $RECIPE_SHA" \
-      - "$IMAGE" >/dev/null
+      - "$ROOTFS_IMAGE" >/dev/null
+say "adding image config (STOPSIGNAL, CMD, ENV, LABEL) from images/debian12/Dockerfile -> $IMAGE"
+# Classic builder on purpose: FROM a local image, no registry, no buildx needed.
+DOCKER_BUILDKIT=0 docker build -q \
+    --build-arg ROOTFS_IMAGE="$ROOTFS_IMAGE" \
+    --build-arg RECIPE_SHA256="$RECIPE_SHA" \
+    -t "$IMAGE" - < "$RECIPE_DIR/Dockerfile" >"$WORK/docker-build.log" 2>&1 \
+    || { cat "$WORK/docker-build.log" >&2; die "docker build of the metadata layer failed"; }
+docker rmi "$ROOTFS_IMAGE" >/dev/null   # only removes the tag; the layer stays as the parent
+# leave no dangling old images behind
+docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
 say "built $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}')) in $((SECONDS - START))s"
