@@ -28,16 +28,19 @@ def cluster(tmp_path_factory):
         procs.append(c.replica)
         c.stale = start_redis(base / "s")
         procs.append(c.stale)
-        names = [("mymaster", "127.0.0.1"), ("hostmaster", "localhost")]
+        c.open = start_redis(base / "o", requirepass=False)
+        procs.append(c.open)
+        names = [("mymaster", "127.0.0.1", c.master), ("hostmaster", "localhost", c.master),
+                 ("openmaster", "127.0.0.1", c.open)]
         if c.ipv6:
-            names.append(("v6master", "::1"))
+            names.append(("v6master", "::1", c.master))
         c.sentinels = []
         for i in range(3):
             port = free_port()
             lines = ["requirepass %s" % SENTINEL_PW, "sentinel sentinel-pass %s" % SENTINEL_PW,
                      "sentinel resolve-hostnames yes", "sentinel announce-hostnames yes"]
-            for name, host in names:
-                lines += ["sentinel monitor %s %s %d 2" % (name, host, c.master.port),
+            for name, host, node in names:
+                lines += ["sentinel monitor %s %s %d 2" % (name, host, node.port),
                           "sentinel auth-pass %s %s" % (name, ADMIN_PW),
                           "sentinel down-after-milliseconds %s 600000" % name,
                           "sentinel failover-timeout %s 600000" % name]
@@ -55,13 +58,13 @@ def cluster(tmp_path_factory):
             ok = role[0] == b"slave" and role[3] == b"connected"
             ok = ok and len(admin(c.master.port, "ROLE")[2]) == 1  # the master lists it as online
             for s in c.sentinels:
-                for name, host in names:
+                for name, host, node in names:
                     try:
                         addr = vc.redis_call("127.0.0.1", s.port, ["SENTINEL", "get-master-addr-by-name", name],
                                              password=SENTINEL_PW)
                     except (OSError, vc.RespError):
                         addr = None
-                    ok = ok and addr is not None and int(addr[1]) == c.master.port
+                    ok = ok and addr is not None and int(addr[1]) == node.port
             if ok:
                 break
             if time.monotonic() > end:

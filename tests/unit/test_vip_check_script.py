@@ -126,6 +126,16 @@ def test_wrong_redis_password_demotes(tmp_path, cluster):
     assert "WRONGPASS" in res["redis"]["error"]
 
 
+def test_failed_auth_demotes_even_where_the_default_user_could_run_role(tmp_path, cluster):
+    # "openmaster": the default user has no password, so ROLE after a failed AUTH still says master.
+    assert check(tmp_path, cluster, node=cluster.open, master_name="openmaster")[0] == 0
+    rc, _, err = check(tmp_path, cluster, node=cluster.open, master_name="openmaster", redis_password="wrong")
+    assert rc == 1, err
+    res = evaluate(cluster, node=cluster.open, master_name="openmaster", redis_password="wrong")
+    assert res["redis"]["status"] == "auth_failed"
+    assert res["agreeing"] == 3  # only the failed AUTH demoted it
+
+
 def test_missing_redis_password_demotes(tmp_path, cluster):
     # No AUTH at all: ROLE gets -NOAUTH.
     rc, _, err = check(tmp_path, cluster, redis_user=None, redis_password=None)

@@ -8,7 +8,9 @@ Session-scoped "cluster" (started once, ~1 s):
       special   -@all +role, password with space, quotes, #, $, backslash and a trailing space
   * three Sentinels (requirepass, resolve-hostnames + announce-hostnames) monitoring M under three
     names: mymaster (127.0.0.1), v6master (::1, when the machine has IPv6 loopback) and hostmaster
-    (the hostname "localhost"); down-after is 10 minutes so nothing fails over during the tests.
+    (the hostname "localhost"), and a fourth master O ("openmaster") whose default user has NO
+    password (so a failed AUTH is the only thing that can demote it); down-after is 10 minutes so
+    nothing fails over during the tests.
 Destructive tests (SIGSTOP, BUSY) start their own throw-away redis-server.
 """
 
@@ -132,21 +134,27 @@ class Proc:
                 pass
 
 
-def admin(port, *args):
-    return vc.redis_call("127.0.0.1", port, list(args), password=ADMIN_PW, timeout=5)
+def admin(port, *args, password=ADMIN_PW):
+    return vc.redis_call("127.0.0.1", port, list(args), password=password, timeout=5)
 
 
-def add_users(port):
-    admin(port, "ACL", "SETUSER", CHECK_USER, "reset", "on", ">" + CHECK_PW, "-@all", "+role", "+ping", "+info")
-    admin(port, "ACL", "SETUSER", NOPERM_USER, "reset", "on", ">" + NOPERM_PW, "-@all", "+ping", "+info")
-    admin(port, "ACL", "SETUSER", SPECIAL_USER, "reset", "on", ">" + SPECIAL_PW, "-@all", "+role")
+def add_users(port, password=ADMIN_PW):
+    for user, pw, rules in ((CHECK_USER, CHECK_PW, ["-@all", "+role", "+ping", "+info"]),
+                            (NOPERM_USER, NOPERM_PW, ["-@all", "+ping", "+info"]),
+                            (SPECIAL_USER, SPECIAL_PW, ["-@all", "+role"])):
+        admin(port, "ACL", "SETUSER", user, "reset", "on", ">" + pw, *rules, password=password)
 
 
-def start_redis(workdir, extra=()):
+def start_redis(workdir, extra=(), requirepass=True):
+    """A redis-server with the test ACL users. requirepass=False leaves the default user without a
+    password (anyone may run anything), to prove that a failed AUTH alone demotes."""
     port = free_port()
-    proc = Proc("redis", port, workdir, ["requirepass %s" % ADMIN_PW, "repl-diskless-sync-delay 0"] + list(extra))
-    proc.wait_ready(ADMIN_PW)
-    add_users(port)
+    conf = ["repl-diskless-sync-delay 0"] + list(extra)
+    if requirepass:
+        conf.insert(0, "requirepass %s" % ADMIN_PW)
+    proc = Proc("redis", port, workdir, conf)
+    proc.wait_ready(ADMIN_PW if requirepass else None)
+    add_users(port, ADMIN_PW if requirepass else None)
     return proc
 
 
