@@ -133,8 +133,9 @@ say "mirror: $MIRROR ($MAIN_SUITES)${SECURITY_MIRROR:+, security: $SECURITY_MIRR
 if ! command -v debootstrap >/dev/null 2>&1; then
     say "installing debootstrap"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq || die "apt-get update failed"
-    apt-get install -y -qq --no-install-recommends debootstrap >/dev/null || die "cannot install debootstrap"
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt-get install -y -qq --no-install-recommends debootstrap >/tmp/build-image-apt.log 2>&1 \
+        || { tail -n 20 /tmp/build-image-apt.log >&2; die "cannot install debootstrap"; }
 fi
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -r "$KEYRING" ] || die "$KEYRING missing (apt-get install debian-archive-keyring)"

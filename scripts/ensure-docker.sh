@@ -44,11 +44,17 @@ APT_UPDATED=0
 apt_install() {
     if [ "$APT_UPDATED" -eq 0 ]; then
         say "apt-get update"
-        apt-get update -qq || die "apt-get update failed"
+        apt-get update -qq >/dev/null || die "apt-get update failed"
         APT_UPDATED=1
     fi
     say "apt-get install $*"
-    apt-get install -y -qq --no-install-recommends "$@" >/dev/null || die "apt-get install $* failed"
+    local log
+    log=$(mktemp /tmp/ensure-docker-apt.XXXXXX)
+    if ! apt-get install -y -qq --no-install-recommends "$@" >"$log" 2>&1; then
+        tail -n 20 "$log" >&2
+        die "apt-get install $* failed (full log: $log)"
+    fi
+    rm -f "$log"
 }
 
 if ! command -v dockerd >/dev/null 2>&1; then
