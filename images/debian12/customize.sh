@@ -61,4 +61,6 @@ find /usr/share/locale -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm 
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log
 rm -f /usr/sbin/policy-rc.d
+# An empty package list must look stale to apt's cache_valid_time (it compares this directory's mtime).
+touch -d @0 /var/lib/apt/lists
 rm -rf /tmp/* /var/tmp/*
