@@ -30,10 +30,10 @@ def cluster(tmp_path_factory):
         procs.append(c.stale)
         c.open = start_redis(base / "o", requirepass=False)
         procs.append(c.open)
-        names = [("mymaster", "127.0.0.1", c.master), ("hostmaster", "localhost", c.master),
+        names = [("mymaster", "127.0.0.1", c.master), ("hostmaster", "LocalHost", c.master),
                  ("openmaster", "127.0.0.1", c.open)]
         if c.ipv6:
-            names.append(("v6master", "::1", c.master))
+            names.append(("v6master", "0:0::1", c.master))
         c.sentinels = []
         for i in range(3):
             port = free_port()

@@ -128,7 +128,7 @@ def module_run(cluster, tmp_path_factory):
     env.update(ANSIBLE_CONFIG=str(tmp / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(tmp / "collections"),
                ANSIBLE_HOME=str(tmp / "home"), ANSIBLE_LOCAL_TEMP=str(tmp / "tmp"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
-    proc = subprocess.run([playbook_bin, "-v", "-e", "@" + str(tmp / "vars.json"), str(tmp / "play.yml")],
+    proc = subprocess.run([playbook_bin, "-vvv", "-e", "@" + str(tmp / "vars.json"), str(tmp / "play.yml")],
                           cwd=tmp, env=env, capture_output=True, text=True, timeout=180, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     results = json.loads((tmp / "out.json").read_text())
@@ -189,5 +189,7 @@ def test_module_config_error_fails_the_task(module_run):
 
 
 def test_module_does_not_print_passwords(module_run):
+    # -vvv prints each task's invocation (module_args): no_log options must show up masked there.
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in module_run["stdout"]
     assert OPTION_SECRET not in module_run["stdout"]
     assert OPTION_SECRET not in json.dumps(module_run["results"])

@@ -230,11 +230,17 @@ def test_sigstopped_sentinel_keeps_budget_and_verdict(tmp_path, cluster):
         rc, elapsed, err = check(tmp_path, cluster, budget_ms=budget, agreement="all")
         assert rc == 1, err
         assert budget / 1000 * 0.8 <= elapsed < budget / 1000 + SLACK_S, elapsed
+        # The module's complete report waits for it within the budget and reports the timeout ...
         res = evaluate(cluster, budget_ms=budget)
         assert res["sentinels"][2]["status"] == "unreachable"
         assert res["sentinels"][2]["error"] == "timeout"
         assert res["elapsed_ms"] < budget + 100
         assert res["promote"]
+        # ... while the track script's mode decides as soon as two have agreed, without waiting.
+        res = evaluate(cluster, budget_ms=2000, complete=False)
+        assert res["promote"]
+        assert res["sentinels"][2]["status"] == "not_checked"
+        assert res["elapsed_ms"] < 1000
     finally:
         stopped.sigcont()
 
@@ -246,8 +252,11 @@ def test_ipv6_loopback(tmp_path, cluster):
         pytest.skip("this machine has no IPv6 loopback (::1)")
     v6_sentinels = sentinel_list(ports(cluster, 0, 1, 2), host="::1")
     assert v6_sentinels.startswith("[::1]:")
-    # Connect over IPv6 everywhere; the Sentinels monitor the master as ::1 under "v6master".
-    # The announced address is written in a non-canonical form on purpose.
+    # Connect over IPv6 everywhere; the Sentinels monitor the master as "0:0::1" under "v6master"
+    # and answer it in that form.
+    res = evaluate(cluster, redis_host="::1", sentinels=v6_sentinels, master_name="v6master", announce_host="::1")
+    assert {s["master"] for s in res["sentinels"]} == {"[0:0::1]:%d" % cluster.master.port}
+    assert res["promote"]
     rc, _, err = check(tmp_path, cluster, redis_host="::1", sentinels=v6_sentinels, master_name="v6master",
                        announce_host="0:0:0:0:0:0:0:1")
     assert rc == 0, err
@@ -266,7 +275,8 @@ def test_ipv6_loopback(tmp_path, cluster):
 
 def test_sentinels_announcing_a_hostname(tmp_path, cluster):
     res = evaluate(cluster, master_name="hostmaster", announce_host="localhost")
-    assert {s["master"] for s in res["sentinels"]} == {"localhost:%d" % cluster.master.port}
+    assert {s["master"] for s in res["sentinels"]} == {"LocalHost:%d" % cluster.master.port}
+    assert res["promote"]
     # Case-insensitive, trailing dot ignored; the check also connects to Redis by hostname.
     rc, _, err = check(tmp_path, cluster, redis_host="localhost", master_name="hostmaster",
                        announce_host="LocalHost.")

@@ -7,10 +7,12 @@ Session-scoped "cluster" (started once, ~1 s):
       noperm    -@all +ping +info             (cannot run ROLE)
       special   -@all +role, password with space, quotes, #, $, backslash and a trailing space
   * three Sentinels (requirepass, resolve-hostnames + announce-hostnames) monitoring M under three
-    names: mymaster (127.0.0.1), v6master (::1, when the machine has IPv6 loopback) and hostmaster
-    (the hostname "localhost"), and a fourth master O ("openmaster") whose default user has NO
+    names: mymaster (127.0.0.1), v6master (written "0:0::1", when the machine has IPv6 loopback) and
+    hostmaster (the hostname written "LocalHost"), and a fourth master O ("openmaster") whose default user has NO
     password (so a failed AUTH is the only thing that can demote it); down-after is 10 minutes so
-    nothing fails over during the tests.
+    nothing fails over during the tests.  With announce-hostnames the Sentinels answer the address
+    exactly as written in `sentinel monitor`, so "0:0::1" and "LocalHost" test the canonicalisation
+    of the answers (not just of our own setting).
 Destructive tests (SIGSTOP, BUSY) start their own throw-away redis-server.
 """
 
