@@ -938,7 +938,11 @@ def main(argv):
     except ConfigError as exc:
         sys.stderr.write("vip_check: config error: %s\n" % exc)
         return EXIT_CONFIG
-    result = evaluate(settings, start=start)
+    try:
+        result = evaluate(settings, start=start)
+    except Exception as exc:  # a bug must not hold the VIP; no traceback (no secrets on stderr)
+        sys.stderr.write("vip_check: internal error: %s\n" % exc.__class__.__name__)
+        return EXIT_DEMOTE
     try:
         record_verdict(settings, result)
     except Exception:  # logging must never change the verdict

@@ -429,3 +429,50 @@ def test_imports_only_cheap_modules(tmp_path, cluster):
     heavy = {"socket", "selectors", "enum", "re", "json", "configparser", "argparse", "logging", "subprocess",
              "os", "ipaddress", "typing", "collections"}
     assert not imported & heavy, imported & heavy
+
+
+def test_syslog_one_line_per_verdict_change(tmp_path, cluster):
+    """Capture what the script sends to syslog by listening on /dev/log (only where no syslog daemon
+    owns it, e.g. in a container; the socket is removed afterwards)."""
+    import socket
+    if os.path.exists("/dev/log"):
+        pytest.skip("/dev/log belongs to a running syslog daemon")
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind("/dev/log")
+    except OSError as exc:
+        pytest.skip("cannot listen on /dev/log: %s" % exc)
+    sock.settimeout(0.5)
+
+    def drain():
+        lines = []
+        while True:
+            try:
+                lines.append(sock.recv(65536).decode("utf-8", "replace"))
+            except socket.timeout:
+                return lines
+
+    try:
+        state = tmp_path / "verdict"
+        good = base_cfg(cluster, state_file=state, syslog_ident="test-vip-check")
+        cfg_promote = write_cfg(tmp_path / "p.conf", **good)
+        cfg_demote = write_cfg(tmp_path / "d.conf", **dict(good, redis_password="wrong-" + CHECK_PW))
+        assert run_check(cfg_promote)[0] == 0
+        lines = drain()
+        assert len(lines) == 1, lines
+        # <29> = facility daemon (3) * 8 + severity notice (5)
+        assert lines[0].startswith("<29>") and "test-vip-check[" in lines[0]
+        assert "verdict PROMOTE (was unknown)" in lines[0] and "is master" in lines[0]
+        for _ in range(3):
+            assert run_check(cfg_promote)[0] == 0
+        assert drain() == []  # unchanged verdict: silent
+        assert run_check(cfg_demote)[0] == 1
+        assert run_check(cfg_demote)[0] == 1
+        lines = drain()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("<28>")  # daemon.warning
+        assert "verdict DEMOTE (was PROMOTE)" in lines[0] and "WRONGPASS" in lines[0]
+        assert CHECK_PW not in lines[0]
+    finally:
+        sock.close()
+        os.unlink("/dev/log")
