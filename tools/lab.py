@@ -63,7 +63,7 @@ def redis_client(host: str, user: str = "admin", timeout: float = 1.0) -> redis.
     else:
         username, password = gv.get("redis_admin_user", "admin"), gv["redis_admin_password"]
     return redis.Redis(host=host, port=int(gv.get("redis_port", 6379)), username=username, password=password,
-                       socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False)
+                       socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 def vip_client(timeout: float = 0.5) -> redis.Redis:
