@@ -157,8 +157,8 @@ def main():
         print("\nCPU (user+sys) and wall time per run, %d runs per variant, %s, %s" % (
             args.runs, os.uname().machine, subprocess.run([args.python, "-V"], capture_output=True,
                                                           text=True).stdout.strip()))
-        print("%-24s %8s %8s %8s   %8s %8s %8s  %s" % ("variant", "cpu med", "cpu p90", "cpu max",
-                                                      "wall med", "wall p90", "wall max", "non-zero exits"))
+        header = ("variant", "cpu med", "cpu p90", "cpu max", "wall med", "wall p90", "wall max", "non-zero exits")
+        print("%-24s %8s %8s %8s   %8s %8s %8s  %s" % header)
         for name, _, _ in variants:
             cpu, wall = results[name]
             print("%-24s %6.1fms %6.1fms %6.1fms   %6.1fms %6.1fms %6.1fms  %d" % (

@@ -203,7 +203,7 @@ class Exchange:
     """
 
     __slots__ = ("host", "port", "payload", "want", "replies", "error", "state",
-                 "_addrs", "_sock", "_fd", "_out", "_buf", "_pos", "_resolve_error",
+                 "_addrs", "_sock", "_fd", "_out", "_buf", "_pos",
                  "result")
 
     def __init__(self, host, port, commands):
@@ -797,8 +797,8 @@ def evaluate(settings, complete=False, start=None):
         sentinels.append(ex.result or {"address": format_hostport(ex.host, ex.port),
                                        "status": "not_checked", "agrees": False,
                                        "master": None})
-    answered = sum(1 for s in sentinels if s["status"] in ("agree", "other_master",
-                                                            "unknown_master"))
+    answered = sum(1 for s in sentinels
+                   if s["status"] in ("agree", "other_master", "unknown_master"))
     n = len(sentinels)
     me = format_hostport(want_host, want_port)
     promote = bool(redis["master"]) and agree >= required

@@ -85,5 +85,3 @@ def lone_redis(tmp_path):
         yield proc
     finally:
         proc.terminate()
-
-

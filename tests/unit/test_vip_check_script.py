@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from vipcheck_helpers import (  # noqa: E402
-    ADMIN_PW, CHECK_PW, CHECK_USER, NODE_PYTHON, NOPERM_PW, NOPERM_USER, SENTINEL_PW, SENTINEL_SPECIAL_USER,
+    ADMIN_PW, CHECK_PW, NODE_PYTHON, NOPERM_PW, NOPERM_USER, SENTINEL_SPECIAL_USER,
     SPECIAL_PW, SPECIAL_USER, VIP_CHECK, base_cfg, run_check, sentinel_list, vc, write_cfg,
 )
 
