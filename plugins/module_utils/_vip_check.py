@@ -812,7 +812,7 @@ def evaluate(settings, complete=False, start=None):
             if redis.get("master_address"):
                 local += " of %s (link %s)" % (redis["master_address"], redis.get("link_status"))
     elif redis["status"] == "not_checked":
-        local = "local redis %s not checked" % redis["address"]
+        local = "local redis %s not awaited" % redis["address"]
     else:
         local = "local redis %s: %s" % (redis["address"], redis.get("error"))
     details = []
