@@ -13,6 +13,8 @@ import subprocess
 
 import redis
 import yaml
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 INVENTORY = ROOT / "inventories" / "lab"
@@ -63,7 +65,7 @@ def redis_client(host: str, user: str = "admin", timeout: float = 1.0) -> redis.
     else:
         username, password = gv.get("redis_admin_user", "admin"), gv["redis_admin_password"]
     return redis.Redis(host=host, port=int(gv.get("redis_port", 6379)), username=username, password=password,
-                       socket_timeout=timeout, socket_connect_timeout=timeout)
+                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
 
 
 def vip_client(timeout: float = 0.5) -> redis.Redis:
@@ -75,7 +77,7 @@ def sentinel_master(host: str, timeout: float = 1.0) -> str | None:
     """What one node's Sentinel names as master ("ip:port"), or None when it does not answer."""
     gv = group_vars()
     cli = redis.Redis(host=host, port=int(gv.get("redis_sentinel_port", 26379)), password=gv["sentinel_password"],
-                      socket_timeout=timeout, socket_connect_timeout=timeout)
+                      socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
     try:
         addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", gv.get("redis_master_name", "mymaster"))
     except (redis.RedisError, OSError):
