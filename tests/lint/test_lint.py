@@ -33,13 +33,13 @@ def test_collection_builds_and_installs(tmp_path):
         assert needed in names, needed
     assert not any(n.startswith((".venv", ".cache", "build/")) for n in names)
     install = subprocess.run(
-        [str(BIN / "ansible-galaxy"), "collection", "install", "-p", str(tmp_path / "c"), str(tarballs[0])],
-        capture_output=True, text=True, check=False,
+        [str(BIN / "ansible-galaxy"), "collection", "install", "--force", "-p", str(tmp_path / "c"), str(tarballs[0])],
+        capture_output=True, text=True, check=False, cwd=tmp_path, env={"PATH": str(BIN) + ":/usr/bin:/bin"},
     )
     assert install.returncode == 0, install.stderr
     listed = subprocess.run(
         [str(BIN / "ansible-doc"), "-t", "module", "redis_ha.sentinel_vip.vip_check"],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, cwd=tmp_path,
         env={"ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "c"), "PATH": str(BIN) + ":/usr/bin:/bin"},
     )
     assert listed.returncode == 0, listed.stderr
