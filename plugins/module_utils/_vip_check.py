@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - non-POSIX
 _monotonic = time.monotonic
 
 DEFAULT_BUDGET_MS = 500
+DEFAULT_POLL_MS = 100
 DEFAULT_SYSLOG_IDENT = "redis-vip-check"
 DEFAULT_SENTINEL_PORT = 26379
 MAX_REPLY_BYTES = 16 * 1024 * 1024
@@ -506,7 +507,7 @@ KNOWN_KEYS = (
     "redis_host", "redis_port", "redis_user", "redis_password",
     "announce_host", "announce_port", "master_name", "sentinels",
     "sentinel_user", "sentinel_password", "agreement", "budget_ms",
-    "state_file", "syslog_ident",
+    "state_file", "syslog_ident", "watch_ms", "poll_ms",
 )
 SECRET_KEYS = ("redis_password", "sentinel_password")
 
@@ -613,6 +614,13 @@ def build_settings(raw):
         raise ConfigError("budget_ms must be between 10 and 60000")
     s["budget_ms"] = budget
     s["state_file"] = opt("state_file")
+    for key, default, low in (("watch_ms", 0, 0), ("poll_ms", DEFAULT_POLL_MS, 10)):
+        try:
+            s[key] = int(text(key, str(default)))
+        except ValueError:
+            raise ConfigError("%s must be an integer (milliseconds)" % key)
+        if not low <= s[key] <= 60000:
+            raise ConfigError("%s must be between %d and 60000" % (key, low))
     s["syslog_ident"] = text("syslog_ident") or DEFAULT_SYSLOG_IDENT
     return s
 
@@ -926,6 +934,30 @@ def record_verdict(settings, result, log=True):
     return True
 
 
+def watch(settings, start):
+    """One track-script run: evaluate, then with ``watch_ms`` keep re-evaluating every ``poll_ms``.
+
+    keepalived cannot run a vrrp_script more often than once a second, so a change (a new master
+    promoted by Sentinel, a master deposed) would wait up to a second for the next run. With
+    ``watch_ms`` the run goes on watching while its verdict equals the remembered one (state file)
+    and ends at the first evaluation that differs, so keepalived learns of it at once. A new
+    evaluation starts only if it can finish, with its full budget, within ``watch_ms`` of the start;
+    keepalived's vrrp_script timeout must exceed ``watch_ms``. Without a remembered verdict (no
+    state file, first run) the first evaluation is final.
+    """
+    result = evaluate(settings, start=start)
+    limit = settings.get("watch_ms") or 0
+    if not limit or not settings.get("state_file"):
+        return result
+    previous = read_state(settings["state_file"])
+    poll = settings["poll_ms"] / 1000.0
+    reserve = (settings["budget_ms"] + settings["poll_ms"]) / 1000.0
+    while previous == result["verdict"] and _monotonic() - start + reserve <= limit / 1000.0:
+        time.sleep(poll)
+        result = evaluate(settings)
+    return result
+
+
 def main(argv):
     """keepalived entry point: ``vip_check.py CONFIG_FILE``; returns exit code."""
     start = _monotonic()
@@ -939,7 +971,7 @@ def main(argv):
         sys.stderr.write("vip_check: config error: %s\n" % exc)
         return EXIT_CONFIG
     try:
-        result = evaluate(settings, start=start)
+        result = watch(settings, start)
     except Exception as exc:  # a bug must not hold the VIP; no traceback (no secrets on stderr)
         sys.stderr.write("vip_check: internal error: %s\n" % exc.__class__.__name__)
         return EXIT_DEMOTE
