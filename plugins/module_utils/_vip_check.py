@@ -660,23 +660,26 @@ def _err_text(err):
     return str(err) or err.__class__.__name__
 
 
-def _interpret_redis(ex, auth):
-    """Fill ex.result with the local Redis findings."""
-    r = {"address": format_hostport(ex.host, ex.port), "role": None, "master": False}
-    replies = ex.replies
-    if auth and replies:
-        if isinstance(replies[0], ReplyError):
-            r["status"] = "auth_failed"
-            r["error"] = "AUTH failed: " + _err_text(replies[0])
-            ex.result = r
-            return r
-        replies = replies[1:]
+def _settle_auth_and_reach(ex, auth, r):
+    """Record a failed AUTH or a missing answer in r; True when the command's own reply is there."""
+    if auth and ex.replies and isinstance(ex.replies[0], ReplyError):
+        r["status"] = "auth_failed"
+        r["error"] = "AUTH failed: " + _err_text(ex.replies[0])
+        return False
     if not ex.complete:
         r["status"] = "unreachable"
         r["error"] = _err_text(ex.error) if ex.error else "no answer"
-        ex.result = r
+        return False
+    return True
+
+
+def _interpret_redis(ex, auth):
+    """Fill ex.result with the local Redis findings."""
+    r = {"address": format_hostport(ex.host, ex.port), "role": None, "master": False}
+    ex.result = r
+    if not _settle_auth_and_reach(ex, auth, r):
         return r
-    role = replies[-1]
+    role = ex.replies[-1]
     if isinstance(role, ReplyError):
         r["status"] = "error"
         r["error"] = "ROLE failed: " + _err_text(role)
@@ -707,19 +710,8 @@ def _interpret_redis(ex, auth):
 
 def _interpret_sentinel(ex, auth, want_host, want_port):
     r = {"address": format_hostport(ex.host, ex.port), "agrees": False, "master": None}
-    replies = ex.replies
-    if auth and replies:
-        if isinstance(replies[0], ReplyError):
-            r["status"] = "auth_failed"
-            r["error"] = "AUTH failed: " + _err_text(replies[0])
-            ex.result = r
-            return r
-        replies = replies[1:]
-    if not ex.complete:
-        r["status"] = "unreachable"
-        r["error"] = _err_text(ex.error) if ex.error else "no answer"
-    else:
-        reply = replies[-1]
+    if _settle_auth_and_reach(ex, auth, r):
+        reply = ex.replies[-1]
         if isinstance(reply, ReplyError):
             r["status"] = "error"
             r["error"] = _err_text(reply)
