@@ -7,8 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-up}" in
   up)
-    echo "==> Creating the lab nodes (molecule create)"
-    molecule create -s default
+    running=$(docker ps --filter name='^redis-ha-[123]$' --filter status=running -q | wc -l)
+    if [ "$running" -eq 3 ]; then
+      echo "==> The three lab nodes are running: reusing them"
+    else
+      echo "==> Creating the lab nodes (molecule destroy + create)"
+      molecule destroy -s default >/dev/null  # forget any stale Molecule state (e.g. after a reboot)
+      molecule create -s default
+    fi
     echo "==> ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml"
     ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml
     echo
