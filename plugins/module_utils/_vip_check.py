@@ -507,7 +507,7 @@ KNOWN_KEYS = (
     "redis_host", "redis_port", "redis_user", "redis_password",
     "announce_host", "announce_port", "master_name", "sentinels",
     "sentinel_user", "sentinel_password", "agreement", "budget_ms",
-    "state_file", "syslog_ident", "watch_ms", "poll_ms",
+    "state_file", "syslog_ident", "watch_ms", "poll_ms", "track_file",
 )
 SECRET_KEYS = ("redis_password", "sentinel_password")
 
@@ -614,6 +614,7 @@ def build_settings(raw):
         raise ConfigError("budget_ms must be between 10 and 60000")
     s["budget_ms"] = budget
     s["state_file"] = opt("state_file")
+    s["track_file"] = opt("track_file")
     for key, default, low in (("watch_ms", 0, 0), ("poll_ms", DEFAULT_POLL_MS, 10)):
         try:
             s[key] = int(text(key, str(default)))
@@ -872,15 +873,14 @@ def read_state(path):
     return None
 
 
-def write_state(path, verdict, reason=""):
-    """Atomically replace the state file (tmp file + rename). Returns None
-    on success or the error text."""
-    import os  # only on a verdict change: keep the every-second path light
+def replace_file(path, data):
+    """Atomically replace a file (tmp file + rename). Returns None on success or the error text."""
+    import os  # only on a change: keep the every-second path light
     tmp = "%s.tmp.%d" % (path, os.getpid())
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         try:
-            os.write(fd, ("%s\n%s\n" % (verdict, reason)).encode("utf-8", "replace"))
+            os.write(fd, data)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -891,6 +891,11 @@ def write_state(path, verdict, reason=""):
             pass
         return "%s: %s" % (exc.filename or path, exc.strerror or exc)
     return None
+
+
+def write_state(path, verdict, reason=""):
+    """Remember the verdict (and why) in the state file. Returns None or the error text."""
+    return replace_file(path, ("%s\n%s\n" % (verdict, reason)).encode("utf-8", "replace"))
 
 
 def record_verdict(settings, result, log=True):
@@ -950,11 +955,92 @@ def watch(settings, start):
     return result
 
 
+TRACK_PROMOTE, TRACK_DEMOTE = b"0\n", b"1\n"
+
+
+def _sd_notify(message):
+    """Tell systemd (Type=notify, WatchdogSec) how the watcher is doing; a no-op outside systemd."""
+    import os
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+    try:
+        sock.connect(address)
+        sock.send(message.encode())
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+def serve(settings, iterations=None):
+    """The event-speed mode: evaluate every ``poll_ms`` forever and keep keepalived's ``track_file``
+    at 0 (hold the VIP) or 1 (do not). keepalived reacts to the file at once (inotify), so a change
+    reaches VRRP within one poll instead of the next once-a-second vrrp_script run.
+
+    Failing safe: SIGTERM writes 1 before exiting; the systemd unit also writes 1 after any exit
+    (ExecStopPost) and kills a hung watcher through its watchdog (WATCHDOG=1 is sent every loop).
+    The file is rewritten whenever its content differs from the verdict (e.g. keepalived created it).
+    """
+    import signal
+    track = settings.get("track_file")
+    if not track:
+        raise ConfigError("track_file is required with --watch")
+    stop = []
+
+    def _stop(_signum, _frame):
+        stop.append(True)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    poll = settings["poll_ms"] / 1000.0
+    ready = False
+    done = 0
+    while not stop and (iterations is None or done < iterations):
+        t0 = _monotonic()
+        try:
+            result = evaluate(settings, start=t0)
+        except Exception:  # a bug must not hold the VIP
+            result = {"verdict": DEMOTE, "promote": False, "reason": "internal error"}
+        want = TRACK_PROMOTE if result["promote"] else TRACK_DEMOTE
+        try:
+            with open(track, "rb") as fh:
+                have = fh.read(16)
+        except OSError:
+            have = None
+        if have != want:
+            replace_file(track, want)
+        try:
+            record_verdict(settings, result)
+        except Exception:
+            pass
+        if not ready:
+            _sd_notify("READY=1")
+            ready = True
+        _sd_notify("WATCHDOG=1")
+        done += 1
+        if not stop:
+            time.sleep(max(0.0, poll - (_monotonic() - t0)))
+    replace_file(track, TRACK_DEMOTE)
+    _sd_notify("STOPPING=1")
+    return EXIT_DEMOTE
+
+
 def main(argv):
-    """keepalived entry point: ``vip_check.py CONFIG_FILE``; returns exit code."""
+    """keepalived entry point: ``vip_check.py CONFIG_FILE``; returns exit code.
+    ``vip_check.py --watch CONFIG_FILE`` runs the watcher (see serve) until SIGTERM."""
     start = _monotonic()
+    if len(argv) == 2 and argv[0] == "--watch":
+        try:
+            return serve(build_settings(read_config(argv[1])))
+        except ConfigError as exc:
+            sys.stderr.write("vip_check: config error: %s\n" % exc)
+            return EXIT_CONFIG
     if len(argv) != 1 or argv[0].startswith("-"):
-        sys.stderr.write("usage: vip_check.py CONFIG_FILE\n"
+        sys.stderr.write("usage: vip_check.py CONFIG_FILE | vip_check.py --watch CONFIG_FILE\n"
                          "exit 0 = hold the VIP, 1 = do not, 2 = config/usage error\n")
         return EXIT_CONFIG
     try:

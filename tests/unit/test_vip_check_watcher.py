@@ -1,0 +1,109 @@
+"""The watcher mode (`vip_check.py --watch CONFIG`): keeps keepalived's track_file at 0/1 at poll speed,
+fails safe on SIGTERM and speaks sd_notify. Real processes (conftest)."""
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from vipcheck_helpers import CHECK_USER, NODE_PYTHON, VIP_CHECK, admin, base_cfg, write_cfg  # noqa: E402
+
+
+def _start(tmp_path, cluster, env=None, **over):
+    track = tmp_path / "track"
+    cfg = write_cfg(tmp_path / "watch.conf", **base_cfg(cluster, track_file=str(track), poll_ms=50,
+                                                          budget_ms=200, **over))
+    proc = subprocess.Popen([NODE_PYTHON, "-IS", str(VIP_CHECK), "--watch", str(cfg)],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    return proc, track
+
+
+def _wait_content(track, want, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if track.read_bytes() == want:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.01)
+    return False
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=10)
+
+
+def test_master_gets_0_and_sigterm_writes_1(tmp_path, cluster):
+    proc, track = _start(tmp_path, cluster)
+    try:
+        assert _wait_content(track, b"0\n", 5), proc.stderr.read() if proc.poll() is not None else "no 0 written"
+    finally:
+        rc = _stop(proc)
+    assert rc == 1
+    assert track.read_bytes() == b"1\n"
+
+
+def test_replica_gets_1(tmp_path, cluster):
+    proc, track = _start(tmp_path, cluster, redis_port=cluster.replica.port, announce_port=cluster.replica.port)
+    try:
+        assert _wait_content(track, b"1\n", 5)
+        time.sleep(0.3)
+        assert track.read_bytes() == b"1\n"
+    finally:
+        _stop(proc)
+
+
+def test_a_change_reaches_the_file_within_a_few_polls(tmp_path, cluster):
+    proc, track = _start(tmp_path, cluster)
+    try:
+        assert _wait_content(track, b"0\n", 5)
+        admin(cluster.master.port, "ACL", "SETUSER", CHECK_USER, "-role")
+        t0 = time.monotonic()
+        assert _wait_content(track, b"1\n", 3)
+        assert time.monotonic() - t0 < 1.0
+        admin(cluster.master.port, "ACL", "SETUSER", CHECK_USER, "+role")
+        assert _wait_content(track, b"0\n", 3)
+    finally:
+        admin(cluster.master.port, "ACL", "SETUSER", CHECK_USER, "+role")
+        _stop(proc)
+
+
+def test_a_file_overwritten_by_someone_else_is_put_right(tmp_path, cluster):
+    proc, track = _start(tmp_path, cluster)
+    try:
+        assert _wait_content(track, b"0\n", 5)
+        track.write_bytes(b"1\n")  # e.g. keepalived's init_file
+        assert _wait_content(track, b"0\n", 2)
+    finally:
+        _stop(proc)
+
+
+def test_sd_notify_ready_and_watchdog(tmp_path, cluster):
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(5)
+    proc, _track = _start(tmp_path, cluster, env=dict(os.environ, NOTIFY_SOCKET=path))
+    try:
+        got = [sock.recv(256).decode() for _ in range(3)]
+    finally:
+        _stop(proc)
+        sock.close()
+    assert got[0] == "READY=1"
+    assert "WATCHDOG=1" in got[1:]
+
+
+def test_watch_without_track_file_is_a_config_error(tmp_path, cluster):
+    cfg = write_cfg(tmp_path / "bad.conf", **base_cfg(cluster))
+    res = subprocess.run([NODE_PYTHON, "-IS", str(VIP_CHECK), "--watch", str(cfg)], capture_output=True,
+                         text=True, timeout=10, check=False)
+    assert res.returncode == 2
+    assert "track_file" in res.stderr
