@@ -1026,7 +1026,7 @@ def serve(settings, iterations=None):
             time.sleep(max(0.0, poll - (_monotonic() - t0)))
     replace_file(track, TRACK_DEMOTE)
     _sd_notify("STOPPING=1")
-    return EXIT_DEMOTE
+    return 0  # a clean stop, not a failure (systemd)
 
 
 def main(argv):
