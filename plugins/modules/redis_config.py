@@ -136,15 +136,13 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import make_caller, settings_diff
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
     ReplyError,
-    RespError,
     format_hostport,
-    redis_pipeline,
     resp_to_text,
 )
 
-TIMEOUT = 5.0
 HIDDEN = "(hidden)"
 
 # Sentinel owns replication: it sends REPLICAOF + CONFIG REWRITE on failover.
@@ -339,16 +337,7 @@ def main():
     if not wanted:
         module.exit_json(**result)
 
-    def call(commands):
-        try:
-            return redis_pipeline(p["login_host"], p["login_port"], commands, user=p["login_user"],
-                                  password=p["login_password"], timeout=TIMEOUT, raise_on_error=False)
-        except ReplyError as exc:  # only AUTH raises here
-            module.fail_json(msg="redis_config: authentication to Redis at %s failed: %s"
-                             % (address, exc.message), **result)
-        except (OSError, RespError) as exc:
-            module.fail_json(msg="redis_config: cannot talk to Redis at %s: %s"
-                             % (address, getattr(exc, "strerror", None) or exc), **result)
+    call = make_caller(module, "redis_config", "Redis", address, result)
 
     # 1. Read every wanted setting.
     replies = call([["CONFIG", "GET", name] for name, _text, _secret in wanted])
@@ -386,7 +375,7 @@ def main():
             for name, text, secret in todo)
         result["changed"] = True
         if module._diff:
-            result["diff"] = _diff(result["changed_settings"])
+            result["diff"] = settings_diff(result["changed_settings"])
         module.exit_json(**result)
 
     # 3. One atomic CONFIG SET, then ask again for Redis' canonical values.
@@ -439,13 +428,9 @@ def main():
                              % (", ".join(sorted(changed_settings)), address, reply.message), **result)
         result["rewritten"] = True
     if module._diff:
-        result["diff"] = _diff(changed_settings)
+        result["diff"] = settings_diff(changed_settings)
     module.exit_json(**result)
 
-
-def _diff(changed_settings):
-    return dict(before=dict((k, v["before"]) for k, v in changed_settings.items()),
-                after=dict((k, v["after"]) for k, v in changed_settings.items()))
 
 
 if __name__ == "__main__":

@@ -138,15 +138,13 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import make_caller, settings_diff
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
     ReplyError,
-    RespError,
     format_hostport,
-    redis_pipeline,
     resp_to_text,
 )
 
-TIMEOUT = 5.0
 HIDDEN = "(hidden)"
 
 SETTABLE = frozenset((
@@ -254,16 +252,7 @@ def main():
     except SettingError as exc:
         module.fail_json(msg="sentinel_config: %s" % exc, **result)
 
-    def call(commands):
-        try:
-            return redis_pipeline(p["login_host"], p["login_port"], commands, user=p["login_user"],
-                                  password=p["login_password"], timeout=TIMEOUT, raise_on_error=False)
-        except ReplyError as exc:  # only AUTH raises here
-            module.fail_json(msg="sentinel_config: authentication to Sentinel at %s failed: %s"
-                             % (address, exc.message), **result)
-        except (OSError, RespError) as exc:
-            module.fail_json(msg="sentinel_config: cannot talk to Sentinel at %s: %s"
-                             % (address, getattr(exc, "strerror", None) or exc), **result)
+    call = make_caller(module, "sentinel_config", "Sentinel", address, result)
 
     def read_master():
         reply = call([["SENTINEL", "MASTER", name]])[0]
@@ -299,7 +288,7 @@ def main():
         result["changed_settings"] = dict((f, report(f, t, s)) for f, t, s in todo + credentials)
         result["changed"] = bool(result["changed_settings"])
         if module._diff:
-            result["diff"] = _diff(result["changed_settings"])
+            result["diff"] = settings_diff(result["changed_settings"])
         module.exit_json(**result)
 
     # One SENTINEL SET per field, in order, stopping at the first refusal.
@@ -322,14 +311,9 @@ def main():
     result["changed_settings"] = changed_settings
     result["changed"] = bool(changed_settings)
     if module._diff:
-        result["diff"] = _diff(changed_settings)
+        result["diff"] = settings_diff(changed_settings)
     module.exit_json(**result)
 
-
-def _diff(changed_settings):
-    return dict(before=dict((k, v["before"] if v["before"] is not None else "(unknown)")
-                            for k, v in changed_settings.items()),
-                after=dict((k, v["after"]) for k, v in changed_settings.items()))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the runtime-configuration modules (redis_config, sentinel_config) share: talking to the daemon
+with one pipelined connection per call, failing the module cleanly, and the before/after diff."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
+    ReplyError, RespError, redis_pipeline,
+)
+
+TIMEOUT = 5.0
+
+
+def make_caller(module, label, daemon, address, result):
+    """A function running a list of commands on the daemon (login_* parameters of the module); an
+    authentication or network failure ends the module with a message naming the daemon."""
+    p = module.params
+
+    def call(commands):
+        try:
+            return redis_pipeline(p["login_host"], p["login_port"], commands, user=p["login_user"],
+                                  password=p["login_password"], timeout=TIMEOUT, raise_on_error=False)
+        except ReplyError as exc:  # only AUTH raises here
+            module.fail_json(msg="%s: authentication to %s at %s failed: %s" % (label, daemon, address, exc.message),
+                             **result)
+        except (OSError, RespError) as exc:
+            module.fail_json(msg="%s: cannot talk to %s at %s: %s"
+                             % (label, daemon, address, getattr(exc, "strerror", None) or exc), **result)
+        return None  # not reached: fail_json exits
+
+    return call
+
+
+def settings_diff(changed_settings, unknown="(unknown)"):
+    """Ansible diff of {name: {before, after}}; a before of None (unreadable) is shown as `unknown`."""
+    return dict(before=dict((k, v["before"] if v["before"] is not None else unknown)
+                            for k, v in changed_settings.items()),
+                after=dict((k, v["after"]) for k, v in changed_settings.items()))
