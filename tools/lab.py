@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import pathlib
 import subprocess
 
@@ -17,13 +18,18 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-INVENTORY = ROOT / "inventories" / "lab"
-NETWORK = "redis-ha-net"
+# Another lab (e.g. a drill scenario's own nodes) is chosen with REDIS_HA_LAB_INVENTORY=<inventory folder>.
+INVENTORY = pathlib.Path(os.environ.get("REDIS_HA_LAB_INVENTORY", ROOT / "inventories" / "lab"))
 
 
 def group_vars() -> dict:
     """Variables of the redis_ha group of the lab inventory."""
     return yaml.safe_load((INVENTORY / "group_vars" / "redis_ha.yml").read_text())
+
+
+def network() -> str:
+    """Docker network of the lab nodes (group variable lab_docker_network, default redis-ha-net)."""
+    return group_vars().get("lab_docker_network", "redis-ha-net")
 
 
 def nodes() -> list[str]:
@@ -49,7 +55,7 @@ def node_ip(name: str) -> str | None:
     info = json.loads(res.stdout)[0]
     if not info["State"]["Running"]:
         return None
-    net = info["NetworkSettings"]["Networks"].get(NETWORK) or {}
+    net = info["NetworkSettings"]["Networks"].get(network()) or {}
     return (net.get("IPAMConfig") or {}).get("IPv4Address") or net.get("IPAddress") or None
 
 
