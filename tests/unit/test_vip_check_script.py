@@ -444,24 +444,28 @@ def test_syslog_one_line_per_verdict_change(tmp_path, cluster):
         pytest.skip("cannot listen on /dev/log: %s" % exc)
     sock.settimeout(0.5)
 
+    ident = "test-vip-check-%d" % os.getpid()  # other programs (other test runs) may log meanwhile
+
     def drain():
         lines = []
         while True:
             try:
-                lines.append(sock.recv(65536).decode("utf-8", "replace"))
+                line = sock.recv(65536).decode("utf-8", "replace")
             except socket.timeout:
                 return lines
+            if ident + "[" in line:
+                lines.append(line)
 
     try:
         state = tmp_path / "verdict"
-        good = base_cfg(cluster, state_file=state, syslog_ident="test-vip-check")
+        good = base_cfg(cluster, state_file=state, syslog_ident=ident)
         cfg_promote = write_cfg(tmp_path / "p.conf", **good)
         cfg_demote = write_cfg(tmp_path / "d.conf", **dict(good, redis_password="wrong-" + CHECK_PW))
         assert run_check(cfg_promote)[0] == 0
         lines = drain()
         assert len(lines) == 1, lines
         # <29> = facility daemon (3) * 8 + severity notice (5)
-        assert lines[0].startswith("<29>") and "test-vip-check[" in lines[0]
+        assert lines[0].startswith("<29>") and ident + "[" in lines[0]
         assert "verdict PROMOTE (was unknown)" in lines[0] and "is master" in lines[0]
         for _ in range(3):
             assert run_check(cfg_promote)[0] == 0
