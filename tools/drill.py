@@ -1,0 +1,562 @@
+"""Failover drills against the lab (or a Molecule scenario's nodes): write through the VIP on a steady
+cadence, inject one fault, observe for a fixed period, report recovery, failed-write time, lost
+acknowledged writes and writes accepted by a deposed master. Table + JSON + PNG timeline, N repeats.
+
+    .venv/bin/python tools/drill.py kill-master --runs 5 --observe 25 --out docs/drills
+    REDIS_HA_LAB_INVENTORY=inventories/drill .venv/bin/python tools/drill.py all --runs 5
+
+Faults:
+  kill-master        docker kill of the master container (restarted and rejoined after the run)
+  kill-redis-server  SIGKILL of redis-server only on the master (systemd restarts it)
+  switchover         ansible-playbook playbooks/switchover.yml (planned, zero-loss sequence)
+  sentinel-failover  plain SENTINEL FAILOVER (the naive planned switchover, for comparison)
+  stop-keepalived    systemctl stop keepalived on the master (started again after the run)
+  stale-old-master   kill the master, wait for the failover, then start the old master again (the fault
+                     instant is the start of the stale old master)
+  partition          iptables inside the master container: drop all traffic to/from the two other nodes,
+                     the control machine (the client) still reaches it (healed after the run)
+  stop-sentinel      systemctl stop redis-sentinel on the master node (started again after the run)
+
+Traffic goes only to the lab's own containers (addresses from the inventory chosen by
+REDIS_HA_LAB_INVENTORY, see tools/lab.py); every loop is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import lab  # noqa: E402
+import redis  # noqa: E402
+from redis.backoff import NoBackoff  # noqa: E402
+from redis.retry import Retry  # noqa: E402
+
+ROOT = lab.ROOT
+FAULTS = ("kill-master", "kill-redis-server", "switchover", "sentinel-failover", "stop-keepalived",
+          "stale-old-master", "partition", "stop-sentinel")
+DEFAULT_FAULTS = ("kill-master", "kill-redis-server", "switchover", "stale-old-master", "partition", "stop-sentinel")
+CADENCE_S = 0.02          # one write attempt every 20 ms
+WRITE_TIMEOUT_S = 0.2     # client socket / connect timeout (short, as an application would set it)
+POLL_S = 0.05             # Sentinel / role poll period of the monitor
+QUIET_S = 2.0             # an "error-free period" must last at least this long up to the end of the run
+
+
+def now() -> float:
+    return time.monotonic()
+
+
+class Writer(threading.Thread):
+    """Sequenced writes through the VIP: SET drill:<run>:<seq> + INFO server (which node answered)."""
+
+    def __init__(self, run_id: str):
+        super().__init__(daemon=True)
+        self.run_id, self.stop, self.results = run_id, threading.Event(), []
+
+    def run(self):
+        client, seq, nxt = None, 0, now()
+        while not self.stop.is_set():
+            seq += 1
+            t0 = now()
+            ok, err, run_id = False, None, None
+            try:
+                if client is None:
+                    client = lab.vip_client(timeout=WRITE_TIMEOUT_S)
+                pipe = client.pipeline(transaction=False)
+                pipe.set("drill:%s:%d" % (self.run_id, seq), str(seq))
+                pipe.info("server")
+                res = pipe.execute(raise_on_error=False)
+                if isinstance(res[0], Exception):
+                    err = str(res[0])[:60]
+                else:
+                    ok = bool(res[0])
+                if isinstance(res[1], dict):
+                    run_id = res[1].get("run_id")
+            except Exception as exc:  # noqa: BLE001 - every client failure is a failed write
+                err = type(exc).__name__ + ": " + str(exc)[:50]
+                if client is not None:
+                    client.close()
+                client = None
+            self.results.append({"seq": seq, "t0": t0, "t1": now(), "ok": ok, "err": err, "run_id": run_id})
+            nxt += CADENCE_S
+            delay = nxt - now()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                nxt = now()
+        if client is not None:
+            client.close()
+
+
+class Monitor(threading.Thread):
+    """Polls every POLL_S: what each Sentinel names as master, each node's Redis role and run_id, and (every
+    few polls, through nsenter into the containers' network namespaces) which node holds the VIP."""
+
+    def __init__(self, ips: dict):
+        super().__init__(daemon=True)
+        self.ips, self.stop = dict(ips), threading.Event()
+        self.sentinel, self.roles, self.vip = [], [], []
+        self.run_ids: dict[str, str] = {}
+        self.pids = {}
+
+    def _pid(self, name):
+        res = lab.docker("inspect", "-f", "{{.State.Pid}}", name, check=False, timeout=10)
+        pid = res.stdout.strip() if res.returncode == 0 else ""
+        return pid if pid and pid != "0" else None
+
+    def vip_holders(self):
+        held = []
+        for name in self.ips:
+            pid = self.pids.get(name)
+            if not pid:
+                continue
+            res = subprocess.run(["nsenter", "-t", pid, "-n", "ip", "-o", "-4", "addr", "show"],
+                                 capture_output=True, text=True, check=False, timeout=5)
+            if res.returncode != 0:
+                self.pids[name] = None
+            elif " %s/" % lab.vip() in res.stdout:
+                held.append(name)
+        return held
+
+    def run(self):
+        i = 0
+        while not self.stop.is_set():
+            t = now()
+            named = {}
+            for name, ip in self.ips.items():
+                named[name] = _sentinel_master_fast(ip) if ip else None
+            self.sentinel.append((t, named))
+            if i % 4 == 0:
+                roles = {}
+                for name, ip in self.ips.items():
+                    roles[name], run_id = lab_role_runid(ip)
+                    if run_id:
+                        self.run_ids[run_id] = name
+                self.roles.append((t, roles))
+                if i % 20 == 0:
+                    self.pids = {n: self._pid(n) for n in self.ips}
+                self.vip.append((now(), self.vip_holders()))
+            i += 1
+            delay = t + POLL_S - now()
+            if delay > 0:
+                time.sleep(delay)
+
+
+def _sentinel_master_fast(host: str, timeout: float = 0.15):
+    gv = lab.group_vars()
+    cli = redis.Redis(host=host, port=int(gv.get("redis_sentinel_port", 26379)), password=gv["sentinel_password"],
+                      socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+    try:
+        addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", gv.get("redis_master_name", "mymaster"))
+    except (redis.RedisError, OSError):
+        return None
+    finally:
+        cli.close()
+    return addr[0].decode() if addr else None
+
+
+
+def lab_role_runid(host, timeout=0.15):
+    if not host:
+        return None, None
+    cli = lab.redis_client(host, timeout=timeout)
+    try:
+        info = cli.info("server")
+        role = cli.execute_command("ROLE")[0].decode()
+        return role, info.get("run_id")
+    except (redis.RedisError, OSError):
+        return None, None
+    finally:
+        cli.close()
+
+
+# ----------------------------------------------------------------------------------------------------
+# state of the group
+# ----------------------------------------------------------------------------------------------------
+
+def majority_master(ips: dict):
+    """(node, ip) most Sentinels name as master, or (None, None)."""
+    named = [lab.sentinel_master(ip) for ip in ips.values() if ip]
+    named = [n.rsplit(":", 1)[0] for n in named if n]
+    if not named:
+        return None, None
+    best = max(set(named), key=named.count)
+    if named.count(best) < 2:
+        return None, None
+    return next((n for n, ip in ips.items() if ip == best), None), best
+
+
+def healthy(ips: dict) -> str | None:
+    """The master's node name when the group is whole: every node up, one master with two replicas in sync,
+    all three Sentinels agree, the VIP on that master, a write through the VIP works."""
+    if not all(ips.values()):
+        return None
+    master, mip = majority_master(ips)
+    if not master or any(lab.sentinel_master(ip) != "%s:6379" % mip for ip in ips.values()):
+        return None
+    for name, ip in ips.items():
+        try:
+            info = lab.redis_client(ip).info("replication")
+        except (redis.RedisError, OSError):
+            return None
+        if name == master and (info.get("role") != "master" or info.get("connected_slaves") != 2):
+            return None
+        if name != master and (info.get("role") != "slave" or info.get("master_link_status") != "up"):
+            return None
+    if lab.vip_holders() != [master]:
+        return None
+    try:
+        lab.vip_client(timeout=1).set("drill:health", "1")
+    except (redis.RedisError, OSError):
+        return None
+    return master
+
+
+def wait_healthy(timeout: float = 180.0) -> str:
+    end = now() + timeout
+    while now() < end:
+        master = healthy(lab.node_ips())
+        if master:
+            return master
+        time.sleep(1.0)
+    raise RuntimeError("the group did not become healthy within %d s: %s" % (timeout, lab.status()))
+
+
+# ----------------------------------------------------------------------------------------------------
+# faults and their repair
+# ----------------------------------------------------------------------------------------------------
+
+def _exec(node, *cmd, timeout=30):
+    return lab.docker("exec", node, *cmd, check=False, timeout=timeout)
+
+
+def run_switchover(extra=(), sentinel_naive=False):
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"), ANSIBLE_FORCE_COLOR="0")
+    bindir = pathlib.Path(sys.executable).parent
+    inv = lab.INVENTORY / "hosts.yml"
+    res = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inv), str(ROOT / "playbooks" / "switchover.yml"),
+                          *extra], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+    if res.returncode != 0:
+        print(res.stdout[-3000:], res.stderr[-2000:], file=sys.stderr)
+    return res.returncode
+
+
+def inject(fault: str, master: str, ips: dict, note: dict):
+    """Inject the fault; returns the monotonic time of the fault instant."""
+    if fault == "kill-master":
+        t = now()
+        lab.docker("kill", master)
+        return t
+    if fault == "kill-redis-server":
+        t = now()
+        _exec(master, "systemctl", "kill", "-s", "KILL", "redis-server")
+        return t
+    if fault == "stop-keepalived":
+        t = now()
+        _exec(master, "systemctl", "stop", "keepalived")
+        return t
+    if fault == "stop-sentinel":
+        t = now()
+        _exec(master, "systemctl", "stop", "redis-sentinel")
+        return t
+    if fault == "sentinel-failover":
+        gv = lab.group_vars()
+        cli = redis.Redis(host=ips[master], port=26379, password=gv["sentinel_password"], socket_timeout=2)
+        t = now()
+        cli.execute_command("SENTINEL", "FAILOVER", gv.get("redis_master_name", "mymaster"))
+        cli.close()
+        return t
+    if fault == "switchover":
+        t = now()
+        rc = run_switchover()
+        note["playbook_rc"] = rc
+        note["playbook_s"] = round(now() - t, 2)
+        return t
+    if fault == "partition":
+        peers = [ip for n, ip in ips.items() if n != master]
+        t = now()
+        for ip in peers:
+            _exec(master, "iptables", "-I", "INPUT", "-s", ip, "-j", "DROP")
+            _exec(master, "iptables", "-I", "OUTPUT", "-d", ip, "-j", "DROP")
+        return t
+    if fault == "stale-old-master":
+        lab.docker("kill", master)
+        # wait (bounded) until a write through the VIP succeeds again, then let the stale old master boot
+        end = now() + 60
+        while now() < end:
+            try:
+                lab.vip_client(timeout=0.2).set("drill:probe", "1")
+                break
+            except (redis.RedisError, OSError):
+                time.sleep(0.05)
+        note["failover_before_restart"] = True
+        t = now()
+        lab.docker("start", master)
+        return t
+    raise ValueError(fault)
+
+
+def repair(fault: str, master: str, ips: dict):
+    if fault == "kill-master":
+        lab.docker("start", master, check=False)
+    elif fault == "stop-keepalived":
+        _exec(master, "systemctl", "start", "keepalived")
+    elif fault == "stop-sentinel":
+        _exec(master, "systemctl", "start", "redis-sentinel")
+    elif fault == "partition":
+        for ip in [ip for n, ip in ips.items() if n != master]:
+            _exec(master, "iptables", "-D", "INPUT", "-s", ip, "-j", "DROP")
+            _exec(master, "iptables", "-D", "OUTPUT", "-d", ip, "-j", "DROP")
+
+
+# ----------------------------------------------------------------------------------------------------
+# one run
+# ----------------------------------------------------------------------------------------------------
+
+def analyse(writes, t_fault, t_end, sentinel_polls, run_ids, ips, final_master_ip, final_client):
+    after = [w for w in writes if w["t0"] >= t_fault]
+    # failed time: each run of consecutive failures lasts from its first attempt to the next success
+    failed_s, start = 0.0, None
+    for w in writes:
+        if not w["ok"] and start is None:
+            start = w["t0"]
+        elif w["ok"] and start is not None:
+            failed_s += w["t0"] - max(start, t_fault) if w["t0"] > t_fault else 0.0
+            start = None
+    if start is not None:
+        failed_s += t_end - max(start, t_fault)
+    failures_after = [w for w in after if not w["ok"]]
+    if not failures_after:
+        recovery = 0.0
+    else:
+        last_fail = failures_after[-1]
+        nxt = next((w for w in after if w["seq"] > last_fail["seq"] and w["ok"]), None)
+        recovery = (nxt["t0"] - t_fault) if nxt and t_end - nxt["t0"] >= QUIET_S else None
+    # deposed: from the first poll where a Sentinel names another master than the node that was master
+    # before it; a write acknowledged by that node after that instant was accepted by a deposed master.
+    deposed_at: dict[str, float] = {}
+    prev = None
+    for t, named in sentinel_polls:
+        vals = [v for v in named.values() if v]
+        if not vals:
+            continue
+        cur = max(set(vals), key=vals.count)
+        if prev and any(v != prev for v in vals):
+            node = next((n for n, ip in ips.items() if ip == prev), None)
+            if node and node not in deposed_at:
+                deposed_at[node] = t
+        if vals.count(cur) >= 2 and cur != prev:
+            node = next((n for n, ip in ips.items() if ip == cur), None)
+            deposed_at.pop(node, None)
+            prev = cur
+    served = {}
+    deposed_acks = 0
+    for w in writes:
+        if not w["ok"]:
+            continue
+        node = run_ids.get(w["run_id"], "?")
+        served[node] = served.get(node, 0) + 1
+        w["node"] = node
+        if node in deposed_at and w["t1"] > deposed_at[node]:
+            deposed_acks += 1
+    acked = [w["seq"] for w in writes if w["ok"]]
+    lost = None
+    if final_client is not None:
+        lost = 0
+        for i in range(0, len(acked), 500):
+            chunk = acked[i:i + 500]
+            vals = final_client.mget(["drill:%s:%d" % (final_client.drill_run, s) for s in chunk])
+            lost += sum(1 for v in vals if v is None)
+    first_fail = next((w for w in after if not w["ok"]), None)
+    first_ok = next((w for w in after if first_fail and w["ok"] and w["seq"] > first_fail["seq"]), None)
+    errors: dict[str, int] = {}
+    for w in failures_after:
+        key = (w["err"] or "?").split(":")[0][:40]
+        errors[key] = errors.get(key, 0) + 1
+    return {
+        "recovery_s": None if recovery is None else round(recovery, 3),
+        "first_ok_after_failure_s": round(first_ok["t0"] - t_fault, 3) if first_ok else None,
+        "errors": errors,
+        "failed_s": round(failed_s, 3),
+        "lost_acked": lost,
+        "deposed_acks": deposed_acks,
+        "writes": len(writes),
+        "acked": len(acked),
+        "served_by": served,
+        "deposed_at_s": {n: round(t - t_fault, 3) for n, t in deposed_at.items()},
+    }
+
+
+def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, before_s: float = 2.0) -> dict:
+    master = wait_healthy()
+    ips = lab.node_ips()
+    run_id = uuid.uuid4().hex[:8]
+    writer, monitor = Writer(run_id), Monitor(ips)
+    monitor.start()
+    writer.start()
+    time.sleep(before_s)
+    note = {}
+    try:
+        t_fault = inject(fault, master, ips, note)
+        t_start = min(w["t0"] for w in writer.results) if writer.results else t_fault
+        end = t_fault + observe_s
+        while now() < end:
+            time.sleep(0.1)
+    finally:
+        writer.stop.set()
+        writer.join(5)
+        monitor.stop.set()
+        monitor.join(5)
+    t_end = now()
+    # Sentinel's final master (the two or three Sentinels that answer), read with the admin user
+    fmaster, fip = majority_master(lab.node_ips())
+    final_client = None
+    if fip:
+        final_client = lab.redis_client(fip, timeout=5)
+        final_client.drill_run = run_id
+    # roles polled late may have missed run_ids of a restarted node: ask every node once more
+    for name, ip in lab.node_ips().items():
+        _r, rid = lab_role_runid(ip, timeout=1)
+        if rid:
+            monitor.run_ids[rid] = name
+    result = analyse(writer.results, t_fault, t_end, monitor.sentinel, monitor.run_ids, ips, fip, final_client)
+    if final_client is not None:
+        final_client.close()
+    result.update({"fault": fault, "run": index, "old_master": master, "final_master": fmaster,
+                   "observe_s": observe_s, "cadence_s": CADENCE_S, "timeout_s": WRITE_TIMEOUT_S, **note})
+    if out:
+        plot(fault, index, writer.results, monitor, ips, t_fault, t_start, result, out)
+    repair(fault, master, ips)
+    # cleanup of the run's keys once the group is whole again (keeps the lab small)
+    try:
+        m = wait_healthy()
+        cli = lab.redis_client(lab.node_ips()[m], timeout=5)
+        for i in range(0, len(writer.results) + 1, 500):
+            cli.delete(*["drill:%s:%d" % (run_id, s) for s in range(i + 1, i + 501)])
+        cli.close()
+    except (RuntimeError, redis.RedisError, OSError) as exc:
+        result["cleanup_error"] = str(exc)[:200]
+    return result
+
+
+def plot(fault, index, writes, monitor, ips, t_fault, t_start, result, out: pathlib.Path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(ips)
+    ypos = {n: i for i, n in enumerate(names)}
+    fig, axes = plt.subplots(4, 1, sharex=True, figsize=(10, 6), gridspec_kw={"height_ratios": [1, 1.2, 1.2, 1.2]})
+    ok = [w["t0"] - t_fault for w in writes if w["ok"]]
+    bad = [w["t0"] - t_fault for w in writes if not w["ok"]]
+    axes[0].vlines(ok, 0.5, 1.5, colors="tab:green", linewidth=0.6, label="ok")
+    axes[0].vlines(bad, -0.5, 0.5, colors="tab:red", linewidth=0.6, label="failed")
+    axes[0].set_yticks([0, 1], ["failed", "ok"])
+    axes[0].set_title("%s run %d: recovery %s s, failed %.2f s, lost %s, deposed acks %d"
+                      % (fault, index, result["recovery_s"], result["failed_s"], result["lost_acked"],
+                         result["deposed_acks"]), fontsize=9)
+    served = [(w["t0"] - t_fault, ypos.get(w.get("node"), -1)) for w in writes if w["ok"]]
+    if served:
+        axes[1].scatter(*zip(*served), s=2, c="tab:blue")
+    axes[1].set_ylabel("write\nserved by", fontsize=8)
+    vip = [(t - t_fault, ypos[n]) for t, held in monitor.vip for n in held]
+    if vip:
+        axes[2].scatter(*zip(*vip), s=4, c="tab:orange")
+    axes[2].set_ylabel("VIP on", fontsize=8)
+    for j, n in enumerate(names):
+        pts = [(t - t_fault, ypos[m]) for t, named in monitor.sentinel
+               for m in [next((k for k, ip in ips.items() if ip == named.get(n)), None)] if m]
+        if pts:
+            axes[3].scatter([p[0] for p in pts], [p[1] + (j - 1) * 0.15 for p in pts], s=2, label="Sentinel on %s" % n)
+    axes[3].set_ylabel("Sentinel's\nmaster", fontsize=8)
+    axes[3].legend(fontsize=6, loc="upper right")
+    for ax in axes[1:]:
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        ax.set_ylim(-0.6, len(names) - 0.4)
+    for ax in axes:
+        ax.axvline(0, color="black", linestyle="--", linewidth=0.8)
+    axes[3].set_xlabel("seconds from the fault")
+    fig.tight_layout()
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / ("%s-%d.png" % (fault, index)), dpi=80)
+    plt.close(fig)
+
+
+def summarize(results: list[dict]) -> list[dict]:
+    rows = []
+    for fault in dict.fromkeys(r["fault"] for r in results):
+        rs = [r for r in results if r["fault"] == fault]
+        row = {"fault": fault, "runs": len(rs)}
+        for key in ("recovery_s", "failed_s", "lost_acked", "deposed_acks"):
+            vals = [r[key] for r in rs if r[key] is not None]
+            row[key + "_median"] = round(statistics.median(vals), 3) if vals else None
+            row[key + "_max"] = max(vals) if vals else None
+            row[key + "_none"] = len(rs) - len(vals)
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    head = ["fault", "runs", "recovery s (med/max)", "failed writes s (med/max)", "acked lost (med/max)",
+            "deposed acks (med/max)"]
+
+    def mm(row, key):
+        s = "%s / %s" % (row[key + "_median"], row[key + "_max"])
+        return s + (" (%d not recovered)" % row[key + "_none"] if row[key + "_none"] else "")
+    lines = [[r["fault"], str(r["runs"]), mm(r, "recovery_s"), mm(r, "failed_s"), mm(r, "lost_acked"),
+              mm(r, "deposed_acks")] for r in rows]
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
+    text = ["  ".join(h.ljust(w) for h, w in zip(head, widths)), "  ".join("-" * w for w in widths)]
+    text += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
+    return "\n".join(text)
+
+
+def drill(faults, runs=1, observe_s=25.0, out=None) -> dict:
+    """Python API: run each fault `runs` times; returns {"runs": [...], "summary": [...]}."""
+    results = []
+    for fault in faults:
+        for i in range(1, runs + 1):
+            print("== %s run %d/%d" % (fault, i, runs), flush=True)
+            r = one_run(fault, observe_s, out, i)
+            print("   recovery %s s (first ok after a failure %s s), failed %.3f s, lost %s, deposed acks %s, served by %s" % (
+                r["recovery_s"], r["first_ok_after_failure_s"], r["failed_s"], r["lost_acked"], r["deposed_acks"], r["served_by"]), flush=True)
+            results.append(r)
+    return {"runs": results, "summary": summarize(results)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("faults", nargs="+", help="fault names (see below) or 'all'")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--observe", type=float, default=25.0, help="seconds observed after the fault")
+    parser.add_argument("--out", type=pathlib.Path, default=None, help="folder for the JSON and PNG files")
+    args = parser.parse_args(argv)
+    faults = list(DEFAULT_FAULTS) if args.faults == ["all"] else args.faults
+    for f in faults:
+        if f not in FAULTS:
+            parser.error("unknown fault %s" % f)
+    report = drill(faults, args.runs, args.observe, args.out)
+    report["inventory"] = str(lab.INVENTORY)
+    report["date"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    print()
+    print(format_table(report["summary"]))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / ("drill-%s.json" % "-".join(faults) if len(faults) < 3 else "drill-all.json")
+        path.write_text(json.dumps(report, indent=1, default=str))
+        print("JSON: %s" % path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
