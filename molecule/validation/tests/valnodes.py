@@ -1,0 +1,257 @@
+"""The validation scenario's nodes seen from the control machine (its own helper; tools/lab.py serves the lab).
+
+Reads inventories/validation (node names, addresses, passwords), runs site.yml with a given inventory and
+extra variables, takes snapshots of what the collection manages on every node (file checksums, owners and
+modes, installed packages, service PIDs), and makes redis-py clients for the ACL users.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ipaddress
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+
+import redis
+import yaml
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+INVENTORY = ROOT / "inventories" / "validation"
+BAD = ROOT / "molecule" / "validation" / "bad"
+SITE = ROOT / "playbooks" / "site.yml"
+NETWORK = "redis-val-net"
+PREFLIGHT_PLAY = "Preflight - refuse bad input before any host changes"
+BIN = pathlib.Path(sys.executable).parent
+
+# What the roles manage on a node: every file below these paths, plus the package database (an apt
+# install changes it). Checksums, owner, group and mode of each.
+SNAPSHOT_PATHS = ("/etc", "/usr/local", "/var/lib/dpkg/status")
+# Services of the stack (any unit whose name starts with these), and their main PIDs.
+SERVICE_PATTERNS = ("redis*", "keepalived*")
+
+
+def group_vars() -> dict:
+    return yaml.safe_load((INVENTORY / "group_vars" / "redis_ha.yml").read_text())
+
+
+def nodes() -> list[str]:
+    hosts = yaml.safe_load((INVENTORY / "hosts.yml").read_text())
+    return list(hosts["redis_ha"]["hosts"])
+
+
+def secrets(extra: dict | None = None) -> list[str]:
+    """Every password of the validation inventory (and of extra, e.g. a bad case), for leak checks."""
+    found = []
+    for source in (group_vars(), extra or {}):
+        for key, value in source.items():
+            if isinstance(value, str) and ("password" in key or key.endswith("_pass")) and len(value) >= 4:
+                found.append(value)
+    return found
+
+
+def docker(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+
+
+def node_exec(node: str, script: str, timeout: float = 60) -> str:
+    return docker("exec", node, "sh", "-c", script, timeout=timeout).stdout
+
+
+def node_ip(node: str) -> str:
+    info = json.loads(docker("inspect", node).stdout)[0]
+    net = info["NetworkSettings"]["Networks"][NETWORK]
+    return (net.get("IPAMConfig") or {}).get("IPv4Address") or net["IPAddress"]
+
+
+def node_ips() -> dict[str, str]:
+    return {node: node_ip(node) for node in nodes()}
+
+
+def vip() -> str:
+    return str(ipaddress.ip_interface(group_vars()["keepalived_vips"][0]).ip)
+
+
+# ---- snapshots -----------------------------------------------------------------------------------
+
+def node_snapshot(node: str) -> dict[str, str]:
+    """{path: "sha256 owner:group mode"} for every managed file, {"pid:UNIT": "PID"} for every service."""
+    paths = " ".join(SNAPSHOT_PATHS)
+    patterns = " ".join("'%s'" % p for p in SERVICE_PATTERNS)
+    out = node_exec(node, "find %s -xdev -type f -print0 | sort -z | xargs -0 stat -c '%%n\t%%U:%%G %%a'; echo --; "
+                          "find %s -xdev -type f -print0 | sort -z | xargs -0 sha256sum; echo --; "
+                          "for u in $(systemctl list-units --type=service --all --plain --no-legend %s | awk '{print $1}'); "
+                          "do echo \"$u $(systemctl show -p MainPID --value $u)\"; done" % (paths, paths, patterns))
+    meta, sums, pids = out.split("--\n")
+    snap = {}
+    for line in meta.splitlines():
+        path, owner_mode = line.split("\t", 1)
+        snap[path] = owner_mode
+    for line in sums.splitlines():
+        digest, path = line.split(None, 1)
+        snap[path] = digest + " " + snap.get(path, "")
+    for line in pids.splitlines():
+        unit, pid = line.split()
+        snap["pid:" + unit] = pid
+    return snap
+
+
+def snapshot() -> dict[str, dict[str, str]]:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(nodes())) as pool:
+        return dict(zip(nodes(), pool.map(node_snapshot, nodes())))
+
+
+def snapshot_diff(before: dict, after: dict) -> list[str]:
+    changes = []
+    for node in before:
+        b, a = before[node], after.get(node, {})
+        for key in sorted(set(b) | set(a)):
+            if b.get(key) != a.get(key):
+                changes.append("%s %s: %s -> %s" % (node, key, b.get(key, "(absent)"), a.get(key, "(absent)")))
+    return changes
+
+
+def settled_snapshot(timeout: float = 90, quiet_s: float = 5) -> dict:
+    """A snapshot once nothing has changed for quiet_s seconds (Sentinel rewrites its file for a few
+    seconds after a converge while it discovers its peers)."""
+    deadline = time.monotonic() + timeout
+    last = snapshot()
+    while True:
+        time.sleep(quiet_s)
+        now = snapshot()
+        if now == last:
+            return now
+        if time.monotonic() > deadline:
+            raise AssertionError("the nodes did not settle: %s" % snapshot_diff(last, now)[:10])
+        last = now
+
+
+# ---- ansible-playbook ------------------------------------------------------------------------------
+
+def ansible_env(**extra: str) -> dict:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"), ANSIBLE_FORCE_COLOR="0",
+               PY_COLORS="0", ANSIBLE_NOCOLOR="1")
+    env.pop("ANSIBLE_VERBOSITY", None)
+    env.update(extra)
+    return env
+
+
+def run_site(inventory: pathlib.Path, extra_vars_file: pathlib.Path | None = None, *, json_output: bool = False,
+             verbosity: int = 0, timeout: float = 900) -> subprocess.CompletedProcess:
+    cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory)]
+    if extra_vars_file is not None:
+        cmd += ["-e", "@%s" % extra_vars_file]
+    if verbosity:
+        cmd.append("-" + "v" * verbosity)
+    cmd.append(str(SITE))
+    env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json") if json_output else ansible_env()
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=timeout)
+
+
+def bad_case(path: pathlib.Path) -> dict:
+    """A bad inventory: its extra variables and the directives in its comments
+    (# expect: VARIABLE, # hosts: NODE..., # drop: VARIABLE...)."""
+    case = {"name": path.stem, "file": path, "vars": yaml.safe_load(path.read_text()) or {},
+            "expect": None, "hosts": None, "drop": []}
+    for line in path.read_text().splitlines():
+        for key in ("expect", "hosts", "drop"):
+            prefix = "# %s:" % key
+            if line.startswith(prefix):
+                words = line[len(prefix):].split()
+                case[key] = words[0] if key == "expect" else words
+    assert case["expect"], "%s has no '# expect: VARIABLE' line" % path
+    return case
+
+
+def case_inventory(case: dict, workdir: pathlib.Path) -> pathlib.Path:
+    """The validation inventory, or a copy reduced to the case's hosts / without its dropped variables."""
+    if not case["hosts"] and not case["drop"]:
+        return INVENTORY / "hosts.yml"
+    inv = workdir / "inventory"
+    shutil.copytree(INVENTORY, inv)
+    hosts = yaml.safe_load((inv / "hosts.yml").read_text())
+    if case["hosts"]:
+        hosts["redis_ha"]["hosts"] = {h: v for h, v in hosts["redis_ha"]["hosts"].items() if h in case["hosts"]}
+    (inv / "hosts.yml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    gv = yaml.safe_load((inv / "group_vars" / "redis_ha.yml").read_text())
+    for name in case["drop"]:
+        gv.pop(name, None)
+    (inv / "group_vars" / "redis_ha.yml").write_text(yaml.safe_dump(gv, sort_keys=False))
+    return inv / "hosts.yml"
+
+
+def json_report(stdout: str) -> dict:
+    """The ansible.posix.json callback's document (anything printed before it is skipped)."""
+    return json.loads(stdout[stdout.index("{"):])
+
+
+def failures(report: dict) -> list[tuple[str, str, str, str]]:
+    """(play, task, host, message) of every failed result."""
+    found = []
+    for play in report.get("plays", []):
+        for task in play.get("tasks", []):
+            for host, result in task.get("hosts", {}).items():
+                if not result.get("failed") and not any(r.get("failed") for r in result.get("results", [])):
+                    continue
+                msgs = [result.get("msg", "")] + [r.get("msg", "") for r in result.get("results", []) if r.get("failed")]
+                found.append((play["play"]["name"], task["task"]["name"], host, " | ".join(m for m in msgs if m)))
+    return found
+
+
+# ---- redis-py clients ------------------------------------------------------------------------------
+
+def client(host: str, username: str | None = None, password: str | None = None, port: int | None = None,
+           timeout: float = 2.0) -> redis.Redis:
+    port = port or int(group_vars().get("redis_port", 6379))
+    return redis.Redis(host=host, port=port, username=username, password=password, socket_timeout=timeout,
+                       socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+
+
+def user_client(host: str, user: str) -> redis.Redis:
+    """A client logged in as one of the ACL users: default, admin, replicator, sentinel, vipcheck."""
+    gv = group_vars()
+    passwords = {"default": gv["redis_password"], "admin": gv["redis_admin_password"],
+                 "replicator": gv["redis_replication_password"], "sentinel": gv["redis_sentinel_password"],
+                 "vipcheck": gv["redis_check_password"]}
+    return client(host, username=None if user == "default" else user, password=passwords[user])
+
+
+def sentinel_client(host: str, password: str | None = None) -> redis.Redis:
+    return client(host, password=password, port=int(group_vars().get("redis_sentinel_port", 26379)))
+
+
+def sentinel_master(host: str) -> str | None:
+    cli = sentinel_client(host, group_vars()["sentinel_password"])
+    try:
+        addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", group_vars().get("redis_master_name",
+                                                                                          "mymaster"))
+    except (redis.RedisError, OSError):
+        return None
+    finally:
+        cli.close()
+    return addr[0].decode() if addr else None
+
+
+def refusal(call) -> str | None:
+    """Run call(); the error text when Redis refused it for lack of authentication or permission,
+    None when it was allowed (any other error counts as allowed: the command got past the ACL check)."""
+    try:
+        call()
+    except redis.exceptions.NoPermissionError as exc:
+        return "NOPERM " + str(exc)
+    except (redis.exceptions.AuthenticationError, redis.exceptions.AuthenticationRequiredError) as exc:
+        return "NOAUTH " + str(exc)
+    except redis.exceptions.ResponseError as exc:
+        text = str(exc)
+        if text.startswith(("NOPERM", "NOAUTH", "WRONGPASS")) or "no permissions" in text or \
+                "Authentication required" in text:
+            return text
+        return None
+    return None
