@@ -56,6 +56,19 @@ def secrets(extra: dict | None = None) -> list[str]:
     return found
 
 
+def leaked(text: str, extra: dict | None = None) -> list[str]:
+    """Names of the password variables whose value appears in text (as is, JSON- or Python-escaped)."""
+    found = []
+    for source in (group_vars(), extra or {}):
+        for key, value in source.items():
+            if value not in secrets(extra):
+                continue
+            forms = {value, json.dumps(value)[1:-1], repr(value)[1:-1]}
+            if any(form in text for form in forms):
+                found.append(key)
+    return found
+
+
 def docker(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
 
@@ -246,7 +259,7 @@ def refusal(call) -> str | None:
         call()
     except redis.exceptions.NoPermissionError as exc:
         return "NOPERM " + str(exc)
-    except (redis.exceptions.AuthenticationError, redis.exceptions.AuthenticationRequiredError) as exc:
+    except redis.exceptions.AuthenticationError as exc:
         return "NOAUTH " + str(exc)
     except redis.exceptions.ResponseError as exc:
         text = str(exc)
