@@ -9,6 +9,7 @@ Faults:
   kill-master        docker kill of the master container (restarted and rejoined after the run)
   kill-redis-server  SIGKILL of redis-server only on the master (systemd restarts it)
   switchover         ansible-playbook playbooks/switchover.yml (planned, zero-loss sequence)
+  rolling-restart    ansible-playbook playbooks/rolling_restart.yml (replicas, switchover, old master)
   sentinel-failover  plain SENTINEL FAILOVER (the naive planned switchover, for comparison)
   stop-keepalived    systemctl stop keepalived on the master (started again after the run)
   stale-old-master   kill the master, wait for the failover, then start the old master again (the fault
@@ -41,7 +42,7 @@ from redis.backoff import NoBackoff  # noqa: E402
 from redis.retry import Retry  # noqa: E402
 
 ROOT = lab.ROOT
-FAULTS = ("kill-master", "kill-redis-server", "switchover", "sentinel-failover", "stop-keepalived",
+FAULTS = ("kill-master", "kill-redis-server", "switchover", "rolling-restart", "sentinel-failover", "stop-keepalived",
           "stale-old-master", "partition", "stop-sentinel")
 DEFAULT_FAULTS = ("kill-master", "kill-redis-server", "switchover", "stale-old-master", "partition", "stop-sentinel")
 CADENCE_S = 0.02          # one write attempt every 20 ms
@@ -238,12 +239,12 @@ def _exec(node, *cmd, timeout=30):
     return lab.docker("exec", node, *cmd, check=False, timeout=timeout)
 
 
-def run_switchover(extra=(), sentinel_naive=False):
+def run_playbook(name="switchover.yml", extra=()):
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"), ANSIBLE_FORCE_COLOR="0")
     bindir = pathlib.Path(sys.executable).parent
     inv = lab.INVENTORY / "hosts.yml"
-    res = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inv), str(ROOT / "playbooks" / "switchover.yml"),
+    res = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inv), str(ROOT / "playbooks" / name),
                           *extra], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
     if res.returncode != 0:
         print(res.stdout[-3000:], res.stderr[-2000:], file=sys.stderr)
@@ -277,7 +278,13 @@ def inject(fault: str, master: str, ips: dict, note: dict):
         return t
     if fault == "switchover":
         t = now()
-        rc = run_switchover()
+        rc = run_playbook("switchover.yml")
+        note["playbook_rc"] = rc
+        note["playbook_s"] = round(now() - t, 2)
+        return t
+    if fault == "rolling-restart":
+        t = now()
+        rc = run_playbook("rolling_restart.yml")
         note["playbook_rc"] = rc
         note["playbook_s"] = round(now() - t, 2)
         return t
