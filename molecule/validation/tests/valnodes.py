@@ -99,7 +99,8 @@ def node_snapshot(node: str) -> dict[str, str]:
     patterns = " ".join("'%s'" % p for p in SERVICE_PATTERNS)
     out = node_exec(node, "find %s -xdev -type f -print0 | sort -z | xargs -0 stat -c '%%n\t%%U:%%G %%a'; echo --; "
                           "find %s -xdev -type f -print0 | sort -z | xargs -0 sha256sum; echo --; "
-                          "for u in $(systemctl list-units --type=service --all --plain --no-legend %s | awk '{print $1}'); "
+                          "for u in $(systemctl list-units --type=service --all --plain --no-legend %s"
+                          " | awk '{print $1}'); "
                           "do echo \"$u $(systemctl show -p MainPID --value $u)\"; done" % (paths, paths, patterns))
     meta, sums, pids = out.split("--\n")
     snap = {}
@@ -213,7 +214,8 @@ def failures(report: dict) -> list[tuple[str, str, str, str]]:
             for host, result in task.get("hosts", {}).items():
                 if not result.get("failed") and not any(r.get("failed") for r in result.get("results", [])):
                     continue
-                msgs = [result.get("msg", "")] + [r.get("msg", "") for r in result.get("results", []) if r.get("failed")]
+                items = [r for r in result.get("results", []) if r.get("failed")]
+                msgs = [result.get("msg", "")] + [r.get("msg", "") for r in items]
                 found.append((play["play"]["name"], task["task"]["name"], host, " | ".join(m for m in msgs if m)))
     return found
 
