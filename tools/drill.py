@@ -348,23 +348,26 @@ def analyse(writes, t_fault, t_end, sentinel_polls, run_ids, ips, final_master_i
         last_fail = failures_after[-1]
         nxt = next((w for w in after if w["seq"] > last_fail["seq"] and w["ok"]), None)
         recovery = (nxt["t0"] - t_fault) if nxt and t_end - nxt["t0"] >= QUIET_S else None
-    # deposed: from the first poll where a Sentinel names another master than the node that was master
-    # before it; a write acknowledged by that node after that instant was accepted by a deposed master.
+    # deposed: when the Sentinels' majority moves from A to B, A counts as deposed from the first poll at
+    # which any Sentinel named B (while A was still the majority's master); a write acknowledged by A after
+    # that instant was accepted by a deposed master. A node that becomes the majority's master again is
+    # no longer deposed.
+    def node_of(ip):
+        return next((n for n, a in ips.items() if a == ip), None)
     deposed_at: dict[str, float] = {}
-    prev = None
+    cur, cur_since = None, None
     for t, named in sentinel_polls:
         vals = [v for v in named.values() if v]
-        if not vals:
+        maj = next((v for v in set(vals) if vals.count(v) >= 2), None)
+        if maj is None or maj == cur:
             continue
-        cur = max(set(vals), key=vals.count)
-        if prev and any(v != prev for v in vals):
-            node = next((n for n, ip in ips.items() if ip == prev), None)
-            if node and node not in deposed_at:
-                deposed_at[node] = t
-        if vals.count(cur) >= 2 and cur != prev:
-            node = next((n for n, ip in ips.items() if ip == cur), None)
-            deposed_at.pop(node, None)
-            prev = cur
+        if cur is not None:
+            first = min((t2 for t2, n2 in sentinel_polls if cur_since <= t2 <= t and maj in n2.values()), default=t)
+            node = node_of(cur)
+            if node:
+                deposed_at[node] = first
+        cur, cur_since = maj, t
+        deposed_at.pop(node_of(maj), None)
     served = {}
     deposed_acks = 0
     for w in writes:
@@ -537,6 +540,9 @@ def drill(faults, runs=1, observe_s=25.0, out=None) -> dict:
             print("   recovery %s s (first ok after a failure %s s), failed %.3f s, lost %s, deposed acks %s, served by %s" % (
                 r["recovery_s"], r["first_ok_after_failure_s"], r["failed_s"], r["lost_acked"], r["deposed_acks"], r["served_by"]), flush=True)
             results.append(r)
+            if out:
+                out.mkdir(parents=True, exist_ok=True)
+                (out / "drill-partial.json").write_text(json.dumps(results, indent=1, default=str))
     return {"runs": results, "summary": summarize(results)}
 
 

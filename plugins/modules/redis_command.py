@@ -23,7 +23,7 @@ description:
   - 3. C(CLIENT PAUSE <pause_ms> WRITE) on the old master; clients' writes block from now on.
   - 4. Wait until the target's replication offset reaches the old master's offset (every acknowledged write
     is on the target).
-  - 5. C(SENTINEL FAILOVER) on one Sentinel, and wait until a majority of the Sentinels name the target (then
+  - 5. C(SENTINEL FAILOVER) on one Sentinel (timed, see I(align_ms)), and wait until a majority of the Sentinels name the target (then
     the VIP check promotes it and keepalived moves the VIP).
   - 6. C(REPLICAOF target) on the old master (what Sentinel would do later anyway), then C(CLIENT UNPAUSE).
     Writes that were blocked on the old master now get C(-READONLY); none is accepted by a deposed master.
@@ -86,6 +86,15 @@ options:
       (and unpauses) if the Sentinels have not switched by then.
     type: int
     default: 5000
+  align_ms:
+    description:
+      - Sentinel notices the promotion only at its next C(INFO) to the target, which it sends once a second
+        during a failover, counted from its previous C(INFO) (every 10 s otherwise). The module watches the
+        target (C(MONITOR), at most 12 s) for a Sentinel's periodic C(INFO) and starts the pause and the
+        failover, on that Sentinel, I(align_ms) later, so that the next C(INFO) follows the promotion
+        closely. Without it (C(0)) Sentinel needs about 1 s to notice the promotion.
+    type: int
+    default: 500
 notes:
   - Check mode runs I(command) only when I(read_only) is true; a I(switchover) in check mode only reports
     the master and the target it would choose.
@@ -109,6 +118,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+aligned_to_sentinel:
+  description: Sentinel whose periodic C(INFO) the failover was aligned to (null when not aligned).
+  returned: switchover
+  type: str
 reply:
   description: Reply of I(command) (bytes decoded as UTF-8, errors raise a failure).
   returned: when command is given
@@ -131,12 +144,50 @@ steps:
   type: dict
 """
 
+import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
-    RespError, redis_call, resp_to_text, split_hostport)
+    RespError, auth_command, encode_command, redis_call, resp_to_text, split_hostport)
+
+
+def wait_sentinel_info(host, port, user, password, sentinel_hosts, timeout):
+    """MONITOR the target until one of the Sentinels sends it INFO; return (that Sentinel's host, the
+    monotonic time the line was read) or (None, None) after timeout seconds."""
+    end = time.monotonic() + timeout
+    sock = socket.create_connection((host, port), timeout=2.0)
+    try:
+        auth = auth_command(user, password)
+        sock.sendall((encode_command(auth) if auth else b"") + encode_command(["MONITOR"]))
+        buf = b""
+        oks = 2 if auth else 1
+        while time.monotonic() < end:
+            sock.settimeout(max(0.05, end - time.monotonic()))
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                if line.startswith(b"-"):
+                    raise RespError(line[1:].decode("utf-8", "replace"))
+                if oks:
+                    oks -= 1
+                    continue
+                # +1700000000.123456 [0 192.0.2.12:41234] "INFO"
+                text = line.decode("utf-8", "replace")
+                if text.lower().endswith('"info"') and "[" in text:
+                    src = text.split("[", 1)[1].split("]", 1)[0].split(" ", 1)[-1].rsplit(":", 1)[0]
+                    if src in sentinel_hosts:
+                        return src, time.monotonic()
+        return None, None
+    finally:
+        sock.close()
 
 
 def _info(text):
@@ -154,6 +205,7 @@ class Switchover(object):
         self.sentinels = [split_hostport(s) for s in p["sentinels"]]
         self.steps = {}
         self.t0 = None
+        self.aligned = None
 
     def redis(self, host, args, timeout=2.0):
         return redis_call(host, self.p["redis_port"], args, user=self.p["login_user"],
@@ -218,6 +270,19 @@ class Switchover(object):
         try:
             if target["prio"] == 0:
                 self.redis(target["host"], ["CONFIG", "SET", "replica-priority", "100"])
+            leader = self.sentinels[0]
+            if self.p["align_ms"] > 0:
+                # Sentinel notices the promotion only at its next INFO to the target, sent once a second
+                # during a failover, counted from its previous INFO. Start the failover align_ms after that
+                # Sentinel's periodic INFO, so that its next INFO comes soon after the promotion.
+                src, seen = wait_sentinel_info(target["host"], self.p["redis_port"], self.p["login_user"],
+                                               self.p["login_password"], [h for h, _p in self.sentinels], 12.0)
+                if src:
+                    leader = next(s for s in self.sentinels if s[0] == src)
+                    delay = seen + self.p["align_ms"] / 1000.0 - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                self.aligned = src
             self.t0 = time.monotonic()
             self.redis(master, ["CLIENT", "PAUSE", str(self.p["pause_ms"]), "WRITE"])
             self.mark("paused")
@@ -231,7 +296,7 @@ class Switchover(object):
                     raise RuntimeError("the target did not catch up (offset %d of %d)" % (got, want))
                 time.sleep(0.002)
             self.mark("target_caught_up")
-            host, port = self.sentinels[0]
+            host, port = leader
             redis_call(host, port, ["SENTINEL", "FAILOVER", self.p["master_name"]],
                        password=self.p["sentinel_password"], timeout=2.0)
             self.mark("sentinel_failover_sent")
@@ -263,7 +328,8 @@ class Switchover(object):
                     self.redis(target["host"], ["CONFIG", "SET", "replica-priority", "0"])
                 except (RespError, OSError):
                     pass
-        result.update(steps=self.steps, paused_ms=self.steps.get("unpaused"), switched=switched)
+        result.update(steps=self.steps, paused_ms=self.steps.get("unpaused"), switched=switched,
+                      aligned_to_sentinel=self.aligned)
         return result
 
 
@@ -283,6 +349,7 @@ def main():
             redis_port=dict(type="int", default=6379),
             target=dict(type="str", default=""),
             pause_ms=dict(type="int", default=5000),
+            align_ms=dict(type="int", default=500),
         ),
         mutually_exclusive=[("command", "switchover")],
         supports_check_mode=True,
