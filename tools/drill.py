@@ -119,8 +119,12 @@ class Monitor(threading.Thread):
             pid = self.pids.get(name)
             if not pid:
                 continue
-            res = subprocess.run(["nsenter", "-t", pid, "-n", "ip", "-o", "-4", "addr", "show"],
-                                 capture_output=True, text=True, check=False, timeout=5)
+            try:
+                res = subprocess.run(["nsenter", "-t", pid, "-n", "ip", "-o", "-4", "addr", "show"],
+                                     capture_output=True, text=True, check=False, timeout=5)
+            except (OSError, subprocess.SubprocessError):  # no nsenter / not root: no VIP row in the plot
+                self.pids[name] = None
+                continue
             if res.returncode != 0:
                 self.pids[name] = None
             elif " %s/" % lab.vip() in res.stdout:
