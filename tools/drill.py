@@ -38,8 +38,6 @@ import uuid
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import lab  # noqa: E402
 import redis  # noqa: E402
-from redis.backoff import NoBackoff  # noqa: E402
-from redis.retry import Retry  # noqa: E402
 
 ROOT = lab.ROOT
 FAULTS = ("kill-master", "kill-redis-server", "switchover", "rolling-restart", "sentinel-failover", "stop-keepalived",
@@ -49,6 +47,12 @@ CADENCE_S = 0.02          # one write attempt every 20 ms
 WRITE_TIMEOUT_S = 0.2     # client socket / connect timeout (short, as an application would set it)
 POLL_S = 0.05             # Sentinel / role poll period of the monitor
 QUIET_S = 2.0             # an "error-free period" must last at least this long up to the end of the run
+
+
+def _sentinel_ip(host: str, timeout: float = 0.15):
+    """Address of the master one Sentinel names (no port), fast timeout for the 50 ms monitor."""
+    named = lab.sentinel_master(host, timeout=timeout)
+    return named.rsplit(":", 1)[0] if named else None
 
 
 def now() -> float:
@@ -137,7 +141,7 @@ class Monitor(threading.Thread):
             t = now()
             named = {}
             for name, ip in self.ips.items():
-                named[name] = _sentinel_master_fast(ip) if ip else None
+                named[name] = _sentinel_ip(ip) if ip else None
             self.sentinel.append((t, named))
             if i % 4 == 0:
                 roles = {}
@@ -154,18 +158,6 @@ class Monitor(threading.Thread):
             if delay > 0:
                 time.sleep(delay)
 
-
-def _sentinel_master_fast(host: str, timeout: float = 0.15):
-    gv = lab.group_vars()
-    cli = redis.Redis(host=host, port=int(gv.get("redis_sentinel_port", 26379)), password=gv["sentinel_password"],
-                      socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
-    try:
-        addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", gv.get("redis_master_name", "mymaster"))
-    except (redis.RedisError, OSError):
-        return None
-    finally:
-        cli.close()
-    return addr[0].decode() if addr else None
 
 
 
