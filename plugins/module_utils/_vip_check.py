@@ -709,10 +709,24 @@ def _interpret_redis(ex, auth):
     return r
 
 
+def _pairs(reply):
+    """A flat RESP2 field/value list -> dict of bytes (malformed input -> {})."""
+    if not isinstance(reply, list):
+        return {}
+    return {k: v for k, v in zip(reply[0::2], reply[1::2]) if isinstance(k, bytes)}
+
+
+# States of a Sentinel's failover in which the replica to promote is chosen (flag "promoted") and
+# SLAVEOF NO ONE has been sent to it: from here on the old master is being deposed.
+PROMOTING_STATES = (b"send_slaveof_noone", b"wait_promotion", b"reconf_slaves", b"update_config")
+
+
 def _interpret_sentinel(ex, auth, want_host, want_port):
-    r = {"address": format_hostport(ex.host, ex.port), "agrees": False, "master": None}
+    """Fill ex.result from [AUTH] + get-master-addr-by-name + SENTINEL MASTER."""
+    r = {"address": format_hostport(ex.host, ex.port), "agrees": False, "master": None,
+         "failover": None}
     if _settle_auth_and_reach(ex, auth, r):
-        reply = ex.replies[-1]
+        reply = ex.replies[-2]
         if isinstance(reply, ReplyError):
             r["status"] = "error"
             r["error"] = _err_text(reply)
@@ -735,8 +749,34 @@ def _interpret_sentinel(ex, auth, want_host, want_port):
         else:
             r["status"] = "error"
             r["error"] = "unexpected reply"
+        info = _pairs(ex.replies[-1])
+        state = info.get(b"failover-state")
+        if (b"failover_in_progress" in (info.get(b"flags") or b"").split(b",")
+                and state in PROMOTING_STATES and r["status"] in ("agree", "other_master")):
+            try:
+                old = format_hostport(info[b"ip"].decode("utf-8", "replace"), int(info[b"port"]))
+                deposing_me = (int(info[b"port"]) == want_port
+                               and canonical_host(info[b"ip"].decode("utf-8", "replace")) == want_host)
+            except (KeyError, ValueError):
+                old, deposing_me = None, False
+            r["failover"] = {"state": state.decode("ascii", "replace"), "old_master": old,
+                             "deposing_me": deposing_me, "promoted": None}
     ex.result = r
     return r
+
+
+def _promoted_replica(reply):
+    """Address of the replica flagged "promoted" in a SENTINEL REPLICAS reply, or None."""
+    if not isinstance(reply, list):
+        return None
+    for item in reply:
+        d = _pairs(item)
+        if b"promoted" in (d.get(b"flags") or b"").split(b","):
+            try:
+                return d[b"ip"].decode("utf-8", "replace"), int(d[b"port"])
+            except (KeyError, ValueError):
+                return None
+    return None
 
 
 def evaluate(settings, complete=False, start=None):
@@ -763,7 +803,8 @@ def evaluate(settings, complete=False, start=None):
                         ([r_auth] if r_auth else []) + [["ROLE"]])
     s_auth = auth_command(settings.get("sentinel_user"), settings.get("sentinel_password"))
     s_cmds = ([s_auth] if s_auth else []) + [
-        ["SENTINEL", "get-master-addr-by-name", settings["master_name"]]]
+        ["SENTINEL", "get-master-addr-by-name", settings["master_name"]],
+        ["SENTINEL", "MASTER", settings["master_name"]]]
     sent_exs = [Exchange(h, p, s_cmds) for h, p in settings["sentinels"]]
 
     def interpret():
@@ -796,13 +837,33 @@ def evaluate(settings, complete=False, start=None):
     sentinels = []
     for ex in sent_exs:
         sentinels.append(ex.result or {"address": format_hostport(ex.host, ex.port),
-                                       "status": "not_checked", "agrees": False,
+                                       "status": "not_checked", "agrees": False, "failover": None,
                                        "master": None})
     answered = sum(1 for s in sentinels
                    if s["status"] in ("agree", "other_master", "unknown_master"))
     n = len(sentinels)
     me = format_hostport(want_host, want_port)
-    promote = bool(redis["master"]) and agree >= required
+
+    # A Sentinel that is failing over our master: once it has sent SLAVEOF NO ONE to the replica it
+    # chose, the old master is deposed (drop the VIP now, not when the majority's answer changes),
+    # and that replica may take the VIP as soon as it reports role:master -- the leader was elected
+    # by a majority for this epoch -- instead of waiting up to a second for the leader's next INFO.
+    deposers = [s for s in sentinels if s.get("failover") and s["failover"]["deposing_me"]]
+    promoter = None
+    if redis["master"] and not deposers and agree < required and answered >= required:
+        leaders = [ex for ex in sent_exs
+                   if ex.result and ex.result.get("failover") and not ex.result["failover"]["deposing_me"]]
+        if leaders and _monotonic() < deadline:
+            replicas = [Exchange(ex.host, ex.port, ([s_auth] if s_auth else []) +
+                                 [["SENTINEL", "REPLICAS", settings["master_name"]]]) for ex in leaders]
+            run_exchanges(replicas, deadline)
+            for ex, rex in zip(leaders, replicas):
+                chosen = _promoted_replica(rex.replies[-1]) if rex.complete else None
+                if chosen:
+                    ex.result["failover"]["promoted"] = format_hostport(*chosen)
+                    if chosen[1] == want_port and canonical_host(chosen[0]) == want_host:
+                        promoter = promoter or ex.result
+    promote = bool(redis["master"]) and not deposers and (agree >= required or promoter is not None)
 
     # One-line reason.
     if redis["status"] == "ok":
@@ -828,6 +889,11 @@ def evaluate(settings, complete=False, start=None):
         agree, n, me, settings["master_name"], required)
     if details:
         sent += ": " + ", ".join(details)
+    if deposers:
+        sent += "; %s is failing over this master (%s)" % (
+            deposers[0]["address"], deposers[0]["failover"]["state"])
+    elif promoter is not None:
+        sent += "; %s promoted %s (%s)" % (promoter["address"], me, promoter["failover"]["state"])
     skipped = sum(1 for s in sentinels if s["status"] == "not_checked")
     if skipped == n and not redis["master"] and redis["status"] != "not_checked":
         reason = local  # decided by the local role alone; sentinels not awaited
@@ -847,6 +913,8 @@ def evaluate(settings, complete=False, start=None):
         "redis": redis,
         "sentinels": sentinels,
         "agreeing": agree,
+        "promoted_by": promoter["address"] if promoter is not None else None,
+        "deposed_by": deposers[0]["address"] if deposers else None,
         "required": required,
         "configured": n,
         "answered": answered,
@@ -955,6 +1023,153 @@ def watch(settings, start):
     return result
 
 
+# Sentinel events that can change the verdict; the watcher subscribes to them on every Sentinel and
+# re-evaluates as soon as one arrives instead of at the next poll.
+EVENT_CHANNELS = (
+    "+switch-master", "+sdown", "-sdown", "+odown", "-odown", "+elected-leader", "+selected-slave",
+    "+failover-state-send-slaveof-noone", "+failover-state-wait-promotion", "+promoted-slave",
+    "+failover-state-reconf-slaves", "+failover-end", "+failover-end-for-timeout",
+    "-failover-abort-not-elected", "-failover-abort-no-good-slave", "-failover-abort-slave-timeout",
+    "+convert-to-slave", "+reboot", "+tilt", "-tilt",
+)
+
+
+class _Subscription(object):
+    """One non-blocking SUBSCRIBE connection to a Sentinel's event channels (see EventFeed)."""
+
+    CONNECT_TIMEOUT_S = 1.0
+    RETRY_S = 2.0          # after a lost or refused connection
+    REFUSED_RETRY_S = 30.0  # after an error reply (wrong password, no channel permission)
+
+    def __init__(self, host, port, payload):
+        self.host, self.port, self.payload = host, int(port), payload
+        self.sock = None
+        self.fd = -1
+        self.state = None       # None (idle), "connecting", "reading"
+        self.since = 0.0
+        self.next_try = 0.0
+        self.buf = b""
+        self.subscribed = False
+
+    def close(self, now, retry_s):
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.fd, self.state, self.buf = None, -1, None, b""
+        self.subscribed = False
+        self.next_try = now + retry_s
+
+    def start(self, now):
+        try:
+            family, sockaddr = _resolve(self.host, self.port)[0]
+            sock = _socket.socket(family, _socket.SOCK_STREAM)
+        except (OSError, UnicodeError, IndexError):
+            self.next_try = now + self.RETRY_S
+            return
+        sock.setblocking(False)
+        err = sock.connect_ex(sockaddr)
+        if err not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
+            sock.close()
+            self.next_try = now + self.RETRY_S
+            return
+        self.sock, self.fd, self.state, self.since = sock, sock.fileno(), "connecting", now
+
+    def event(self, now):
+        """Handle readiness; returns the number of event messages received."""
+        if self.state == "connecting":
+            if self.sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR):
+                self.close(now, self.RETRY_S)
+                return 0
+            try:
+                self.sock.sendall(self.payload)  # small: fits the empty socket buffer
+            except OSError:
+                self.close(now, self.RETRY_S)
+                return 0
+            self.state = "reading"
+            return 0
+        try:
+            data = self.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError:
+            self.close(now, self.RETRY_S)
+            return 0
+        if not data:
+            self.close(now, self.RETRY_S)
+            return 0
+        buf, pos, events = self.buf + data, 0, 0
+        try:
+            while True:
+                value, nxt = parse_reply(buf, pos)
+                if nxt < 0:
+                    break
+                pos = nxt
+                if isinstance(value, ReplyError):
+                    self.close(now, self.REFUSED_RETRY_S)
+                    return events
+                if isinstance(value, list) and value and value[0] == b"subscribe":
+                    self.subscribed = True
+                elif isinstance(value, list) and value and value[0] == b"message":
+                    events += 1
+        except ProtocolError:
+            self.close(now, self.RETRY_S)
+            return events
+        self.buf = buf[pos:]
+        if len(self.buf) > MAX_REPLY_BYTES:
+            self.close(now, self.RETRY_S)
+        return events
+
+
+class EventFeed(object):
+    """The watcher's subscriptions to every configured Sentinel's event channels (EVENT_CHANNELS).
+
+    ``wait(timeout)`` sleeps like ``time.sleep`` but returns early, with the number of events, as soon
+    as a Sentinel publishes one. Broken, refused or unauthorised subscriptions are retried in the
+    background (every 2 s, every 30 s after an error reply) and never block: without events the watcher
+    simply polls."""
+
+    def __init__(self, settings):
+        auth = auth_command(settings.get("sentinel_user"), settings.get("sentinel_password"))
+        payload = b"".join(encode_command(c) for c in
+                           ([auth] if auth else []) + [["SUBSCRIBE"] + list(EVENT_CHANNELS)])
+        self.subs = [_Subscription(h, p, payload) for h, p in settings["sentinels"]]
+
+    def subscribed(self):
+        return sum(1 for sub in self.subs if sub.subscribed)
+
+    def wait(self, timeout, stop=()):
+        """Sleep up to ``timeout`` s; return early (number of events) on an event or when ``stop`` is
+        true (checked every 0.2 s at least: signal handlers do not interrupt poll, PEP 475)."""
+        end = _monotonic() + timeout
+        events = 0
+        while True:
+            now = _monotonic()
+            poller = select.poll()
+            fdmap = {}
+            for sub in self.subs:
+                if sub.state is None and now >= sub.next_try:
+                    sub.start(now)
+                elif sub.state == "connecting" and now - sub.since > sub.CONNECT_TIMEOUT_S:
+                    sub.close(now, sub.RETRY_S)
+                if sub.state is not None:
+                    poller.register(sub.fd, select.POLLOUT if sub.state == "connecting" else select.POLLIN)
+                    fdmap[sub.fd] = sub
+            remaining = end - now
+            if events or remaining <= 0 or stop:
+                return events
+            try:
+                ready = poller.poll(int(min(remaining, 0.2) * 1000) + 1)
+            except InterruptedError:  # pragma: no cover - PEP 475 retries
+                ready = []
+            for fd, _ev in ready:
+                sub = fdmap.get(fd)
+                if sub is not None:
+                    events += sub.event(_monotonic())
+
+    def close(self):
+        for sub in self.subs:
+            sub.close(_monotonic(), 0)
+
+
 TRACK_PROMOTE, TRACK_DEMOTE = b"0\n", b"1\n"
 
 
@@ -977,9 +1192,10 @@ def _sd_notify(message):
 
 
 def serve(settings, iterations=None):
-    """The event-speed mode: evaluate every ``poll_ms`` forever and keep keepalived's ``track_file``
-    at 0 (hold the VIP) or 1 (do not). keepalived reacts to the file at once (inotify), so a change
-    reaches VRRP within one poll instead of the next once-a-second vrrp_script run.
+    """The event-speed mode: evaluate every ``poll_ms`` forever, and at once whenever a Sentinel
+    publishes an event (EventFeed), and keep keepalived's ``track_file`` at 0 (hold the VIP) or 1 (do
+    not). keepalived reacts to the file at once (inotify), so a change reaches VRRP within one poll at
+    most instead of the next once-a-second vrrp_script run.
 
     Failing safe: SIGTERM writes 1 before exiting; the systemd unit also writes 1 after any exit
     (ExecStopPost) and kills a hung watcher through its watchdog (WATCHDOG=1 is sent every loop).
@@ -997,6 +1213,7 @@ def serve(settings, iterations=None):
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     poll = settings["poll_ms"] / 1000.0
+    feed = EventFeed(settings)
     ready = False
     done = 0
     while not stop and (iterations is None or done < iterations):
@@ -1023,7 +1240,11 @@ def serve(settings, iterations=None):
         _sd_notify("WATCHDOG=1")
         done += 1
         if not stop:
-            time.sleep(max(0.0, poll - (_monotonic() - t0)))
+            # Until the next poll, or at once when a Sentinel publishes an event (at most one
+            # evaluation per 10 ms however many events arrive).
+            if feed.wait(max(0.0, poll - (_monotonic() - t0)), stop):
+                time.sleep(max(0.0, 0.01 - (_monotonic() - t0)))
+    feed.close()
     replace_file(track, TRACK_DEMOTE)
     _sd_notify("STOPPING=1")
     return 0  # a clean stop, not a failure (systemd)

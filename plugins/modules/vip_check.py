@@ -194,6 +194,12 @@ sentinels:
     agrees:
       description: True when it named this node.
       type: bool
+    failover:
+      description:
+        - Null, or the failover this Sentinel is running on the group, from the state in which it has chosen
+          the replica to promote - C(state), C(old_master), C(deposing_me) (the old master is this node) and
+          C(promoted) (the chosen replica, when it was asked).
+      type: dict
     error:
       description: Error text when it did not answer usefully.
       type: str
@@ -201,6 +207,18 @@ agreeing:
   description: Number of Sentinels that named this node.
   returned: always
   type: int
+promoted_by:
+  description:
+    - Address of the Sentinel (failover leader) that flags this node as the replica it promoted, when
+      that alone decided PROMOTE before the majority named this node; otherwise null.
+  returned: always
+  type: str
+deposed_by:
+  description:
+    - Address of a Sentinel that is failing over this node (state C(send_slaveof_noone) or later);
+      this node then DEMOTES even if the majority still names it. Otherwise null.
+  returned: always
+  type: str
 required:
   description: Number of agreeing Sentinels needed to promote.
   returned: always
