@@ -719,6 +719,7 @@ def _pairs(reply):
 # States of a Sentinel's failover in which the replica to promote is chosen (flag "promoted") and
 # SLAVEOF NO ONE has been sent to it: from here on the old master is being deposed.
 PROMOTING_STATES = (b"send_slaveof_noone", b"wait_promotion", b"reconf_slaves", b"update_config")
+ANSWERED = ("agree", "other_master", "unknown_master")  # statuses of a Sentinel that gave a valid answer
 
 
 def _interpret_sentinel(ex, auth, want_host, want_port):
@@ -827,7 +828,15 @@ def evaluate(settings, complete=False, start=None):
             return True
         if agree + pending < required:
             return True
-        return redis_ex.done and agree >= required
+        if not redis_ex.done:
+            return False
+        if agree >= required:
+            return True
+        # A failover leader among the answers decides (see below) without the missing answers, so a
+        # dead Sentinel's timeout does not eat the budget of the SENTINEL REPLICAS question.
+        answers = [ex.result for ex in sent_exs if ex.done]
+        return (sum(1 for r in answers if r["status"] in ANSWERED) >= required
+                and any(r["failover"] for r in answers))
 
     run_exchanges([redis_ex] + sent_exs, deadline, None if complete else decided)
     agree, _pending = interpret()
@@ -839,8 +848,7 @@ def evaluate(settings, complete=False, start=None):
         sentinels.append(ex.result or {"address": format_hostport(ex.host, ex.port),
                                        "status": "not_checked", "agrees": False, "failover": None,
                                        "master": None})
-    answered = sum(1 for s in sentinels
-                   if s["status"] in ("agree", "other_master", "unknown_master"))
+    answered = sum(1 for s in sentinels if s["status"] in ANSWERED)
     n = len(sentinels)
     me = format_hostport(want_host, want_port)
 

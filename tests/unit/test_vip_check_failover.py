@@ -137,7 +137,26 @@ def test_failover_deposes_old_master_and_promotes_replica_before_majority(group)
     assert new["promoted_by"] == vc.format_hostport("127.0.0.1", leader.port)
     assert "promoted 127.0.0.1:%d (wait_promotion)" % x.port in new["reason"]
     assert not _check(m, x, sentinels, m)["promote"]
-    # A replica that was not chosen gets nothing from it: the stale standalone check is M's own.
+
+    # The leader's answer decides without waiting for a Sentinel that does not answer: here one other
+    # Sentinel already names X (one that monitors X directly), the third is stopped. The check (track
+    # script mode, stops early) must not spend its budget waiting for the stopped one.
+    fake = Proc("sentinel", free_port(), m.workdir.parent / "fake", [
+        "requirepass %s" % SENTINEL_PW, "sentinel monitor %s 127.0.0.1 %d 2" % (NAME, x.port),
+        "sentinel auth-user %s sentinel" % NAME, "sentinel auth-pass %s %s" % (NAME, SENTINEL_USER_PW)])
+    try:
+        fake.wait_ready(SENTINEL_PW)
+        sentinels[2].sigstop()
+        three = [leader, fake, sentinels[2]]
+        settings = vc.load_settings(overrides=base_cfg(type("C", (), {"master": m, "sentinels": three}),
+                                                       node=x, budget_ms=1500))
+        res = vc.evaluate(settings)
+        assert res["agreeing"] == 1 and res["promote"], res["reason"]
+        assert res["promoted_by"] == vc.format_hostport("127.0.0.1", leader.port)
+        assert res["elapsed_ms"] < 1000, res["elapsed_ms"]
+    finally:
+        sentinels[2].sigcont()
+        fake.terminate()
 
     # Rights back: the leader sees the promotion, finishes, and the majority names X.
     _set_sentinel_rights(x.port, "+@all")
