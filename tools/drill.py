@@ -4,6 +4,7 @@ acknowledged writes and writes accepted by a deposed master. Table + JSON + PNG 
 
     .venv/bin/python tools/drill.py kill-master --runs 5 --observe 25 --out docs/drills
     REDIS_HA_LAB_INVENTORY=inventories/drill .venv/bin/python tools/drill.py all --runs 5
+    REDIS_HA_LAB_INVENTORY=inventories/drill .venv/bin/python tools/drill.py kill-master sentinel-failover --compare-recipe
 
 Faults:
   kill-master        docker kill of the master container (restarted and rejoined after the run)
@@ -17,6 +18,15 @@ Faults:
   partition          iptables inside the master container: drop all traffic to/from the two other nodes,
                      the control machine (the client) still reaches it (healed after the run)
   stop-sentinel      systemctl stop redis-sentinel on the master node (started again after the run)
+
+--compare-recipe: in the same invocation, the faults (kill-master, sentinel-failover, stale-old-master,
+switchover) run N times with the collection's configuration, then tools/recipe/apply.yml converts the nodes
+to the common recipe (bash role:master track script every 30 s, VRRPv2, Sentinel defaults), the same faults
+run N times against it (observed --recipe-observe seconds), and tools/recipe/restore.yml puts the
+collection's configuration back (also after an error). The "planned switchover" pairs our switchover
+playbook with the recipe's plain SENTINEL FAILOVER: with sentinel-failover, our side also runs switchover
+(and the other way round). One JSON (<tag>.json), a side-by-side table (also <tag>.md), PNGs
+<tag>-ours-<fault>-<run>.png and <tag>-recipe-<fault>-<run>.png.
 
 Traffic goes only to the lab's own containers (addresses from the inventory chosen by
 REDIS_HA_LAB_INVENTORY, see tools/lab.py); every loop is bounded in time.
@@ -47,6 +57,16 @@ CADENCE_S = 0.02          # one write attempt every 20 ms
 WRITE_TIMEOUT_S = 0.2     # client socket / connect timeout (short, as an application would set it)
 POLL_S = 0.05             # Sentinel / role poll period of the monitor
 QUIET_S = 2.0             # an "error-free period" must last at least this long up to the end of the run
+# How long to wait for the group to be whole again (healthy_s) and, in stale-old-master, for the failover
+# before the old master is started again (failover_s): the recipe fails over in 30-90 s.
+OURS = {"label": "ours", "prefix": "", "title": "", "healthy_s": 180.0, "failover_s": 60.0}
+RECIPE_FAULTS = ("kill-master", "sentinel-failover", "stale-old-master", "switchover")
+# (row, our fault, the recipe's fault) of the side-by-side table
+RECIPE_PAIRS = (("kill master", "kill-master", "kill-master"),
+                ("planned switchover", "switchover", "sentinel-failover"),
+                ("plain SENTINEL FAILOVER", "sentinel-failover", "sentinel-failover"),
+                ("old master restarted", "stale-old-master", "stale-old-master"))
+T0 = time.monotonic()
 
 
 def _sentinel_ip(host: str, timeout: float = 0.15):
@@ -191,40 +211,56 @@ def majority_master(ips: dict):
     return next((n for n, ip in ips.items() if ip == best), None), best
 
 
-def healthy(ips: dict) -> str | None:
-    """The master's node name when the group is whole: every node up, one master with two replicas in sync,
-    all three Sentinels agree, the VIP on that master, a write through the VIP works."""
+def health(ips: dict) -> tuple[str | None, str]:
+    """(the master's node name, "") when the group is whole: every node up, one master with two replicas in
+    sync, all three Sentinels agree, the VIP on that master, a write through the VIP works; else (None, what
+    is missing)."""
     if not all(ips.values()):
-        return None
+        return None, "node down: %s" % ", ".join(n for n, ip in ips.items() if not ip)
     master, mip = majority_master(ips)
     if not master or any(lab.sentinel_master(ip) != "%s:6379" % mip for ip in ips.values()):
-        return None
+        return None, "Sentinels disagree"
     for name, ip in ips.items():
         try:
             info = lab.redis_client(ip).info("replication")
         except (redis.RedisError, OSError):
-            return None
+            return None, "%s does not answer" % name
         if name == master and (info.get("role") != "master" or info.get("connected_slaves") != 2):
-            return None
+            return None, "%s: role %s, %s replicas" % (name, info.get("role"), info.get("connected_slaves"))
         if name != master and (info.get("role") != "slave" or info.get("master_link_status") != "up"):
-            return None
-    if lab.vip_holders() != [master]:
-        return None
+            return None, "%s: role %s, link %s" % (name, info.get("role"), info.get("master_link_status"))
+    holders = lab.vip_holders()
+    if holders != [master]:
+        return None, "VIP on %s, master %s" % (holders or "no node", master)
     try:
         lab.vip_client(timeout=1).set("drill:health", "1")
-    except (redis.RedisError, OSError):
-        return None
-    return master
+    except (redis.RedisError, OSError) as exc:
+        return None, "write through the VIP: %s" % str(exc)[:60]
+    return master, ""
+
+
+def healthy(ips: dict) -> str | None:
+    """The master's node name when the group is whole (see health), else None."""
+    return health(ips)[0]
 
 
 def wait_healthy(timeout: float = 180.0) -> str:
-    end = now() + timeout
+    """Waits (bounded) until the group is whole; says what it waits for every 15 s."""
+    start = now()
+    end, said = start + timeout, start
     while now() < end:
-        master = healthy(lab.node_ips())
+        master, why = health(lab.node_ips())
         if master:
             return master
+        if now() - said >= 15:
+            said = now()
+            progress("   waiting %.0f s for the group to be whole: %s" % (said - start, why))
         time.sleep(1.0)
     raise RuntimeError("the group did not become healthy within %d s: %s" % (timeout, lab.status()))
+
+
+def progress(text: str):
+    print("[%5.0f s] %s" % (now() - T0, text), flush=True)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -235,19 +271,21 @@ def _exec(node, *cmd, timeout=30):
     return lab.docker("exec", node, *cmd, check=False, timeout=timeout)
 
 
-def run_playbook(name="switchover.yml", extra=()):
+def run_playbook(name="switchover.yml", extra=(), timeout=300):
+    """ansible-playbook against the lab inventory; name is in playbooks/ or a path relative to the repo."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"), ANSIBLE_FORCE_COLOR="0")
     bindir = pathlib.Path(sys.executable).parent
     inv = lab.INVENTORY / "hosts.yml"
-    res = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inv), str(ROOT / "playbooks" / name),
-                          *extra], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+    playbook = ROOT / name if "/" in name else ROOT / "playbooks" / name
+    res = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inv), str(playbook),
+                          *extra], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=timeout)
     if res.returncode != 0:
         print(res.stdout[-3000:], res.stderr[-2000:], file=sys.stderr)
     return res.returncode
 
 
-def inject(fault: str, master: str, ips: dict, note: dict):
+def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 60.0):
     """Inject the fault; returns the monotonic time of the fault instant."""
     if fault == "kill-master":
         t = now()
@@ -294,14 +332,17 @@ def inject(fault: str, master: str, ips: dict, note: dict):
     if fault == "stale-old-master":
         lab.docker("kill", master)
         # wait (bounded) until a write through the VIP succeeds again, then let the stale old master boot
-        end = now() + 60
+        t_kill = now()
+        end = t_kill + failover_s
+        note["failover_before_restart"] = False
         while now() < end:
             try:
                 lab.vip_client(timeout=0.2).set("drill:probe", "1")
+                note["failover_before_restart"] = True
                 break
             except (redis.RedisError, OSError):
                 time.sleep(0.05)
-        note["failover_before_restart"] = True
+        note["kill_to_failover_s"] = round(now() - t_kill, 2)
         t = now()
         lab.docker("start", master)
         return t
@@ -402,8 +443,9 @@ def analyse(writes, t_fault, t_end, sentinel_polls, run_ids, ips, final_master_i
     }
 
 
-def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, before_s: float = 2.0) -> dict:
-    master = wait_healthy()
+def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, before_s: float = 2.0,
+            setup: dict = OURS) -> dict:
+    master = wait_healthy(setup["healthy_s"])
     ips = lab.node_ips()
     run_id = uuid.uuid4().hex[:8]
     writer, monitor = Writer(run_id), Monitor(ips)
@@ -412,7 +454,7 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
     time.sleep(before_s)
     note = {}
     try:
-        t_fault = inject(fault, master, ips, note)
+        t_fault = inject(fault, master, ips, note, setup["failover_s"])
         t_start = min(w["t0"] for w in writer.results) if writer.results else t_fault
         end = t_fault + observe_s
         while now() < end:
@@ -440,11 +482,11 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
     result.update({"fault": fault, "run": index, "old_master": master, "final_master": fmaster,
                    "observe_s": observe_s, "cadence_s": CADENCE_S, "timeout_s": WRITE_TIMEOUT_S, **note})
     if out:
-        plot(fault, index, writer.results, monitor, ips, t_fault, t_start, result, out)
+        plot(fault, index, writer.results, monitor, ips, t_fault, t_start, result, out, setup)
     repair(fault, master, ips)
     # cleanup of the run's keys once the group is whole again (keeps the lab small)
     try:
-        m = wait_healthy()
+        m = wait_healthy(setup["healthy_s"])
         cli = lab.redis_client(lab.node_ips()[m], timeout=5)
         for i in range(0, len(writer.results) + 1, 500):
             cli.delete(*["drill:%s:%d" % (run_id, s) for s in range(i + 1, i + 501)])
@@ -454,7 +496,7 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
     return result
 
 
-def plot(fault, index, writes, monitor, ips, t_fault, t_start, result, out: pathlib.Path):
+def plot(fault, index, writes, monitor, ips, t_fault, t_start, result, out: pathlib.Path, setup: dict = OURS):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -467,7 +509,7 @@ def plot(fault, index, writes, monitor, ips, t_fault, t_start, result, out: path
     axes[0].vlines(ok, 0.5, 1.5, colors="tab:green", linewidth=0.6, label="ok")
     axes[0].vlines(bad, -0.5, 0.5, colors="tab:red", linewidth=0.6, label="failed")
     axes[0].set_yticks([0, 1], ["failed", "ok"])
-    axes[0].set_title("%s run %d: recovery %s s, failed %.2f s, lost %s, deposed acks %d"
+    axes[0].set_title(setup["title"] + "%s run %d: recovery %s s, failed %.2f s, lost %s, deposed acks %d"
                       % (fault, index, result["recovery_s"], result["failed_s"], result["lost_acked"],
                          result["deposed_acks"]), fontsize=9)
     served = [(w["t0"] - t_fault, ypos.get(w.get("node"), -1)) for w in writes if w["ok"]]
@@ -493,7 +535,7 @@ def plot(fault, index, writes, monitor, ips, t_fault, t_start, result, out: path
     axes[3].set_xlabel("seconds from the fault")
     fig.tight_layout()
     out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / ("%s-%d.png" % (fault, index)), dpi=80)
+    fig.savefig(out / ("%s%s-%d.png" % (setup["prefix"], fault, index)), dpi=80)
     plt.close(fig)
 
 
@@ -511,35 +553,125 @@ def summarize(results: list[dict]) -> list[dict]:
     return rows
 
 
+def mm(row: dict, key: str) -> str:
+    """"median / max" of one summary field (+ how many runs had no value: not recovered)."""
+    s = "%s / %s" % (row[key + "_median"], row[key + "_max"])
+    return s + (" (%d not recovered)" % row[key + "_none"] if row[key + "_none"] else "")
+
+
 def format_table(rows: list[dict]) -> str:
     head = ["fault", "runs", "recovery s (med/max)", "failed writes s (med/max)", "acked lost (med/max)",
             "deposed acks (med/max)"]
 
-    def mm(row, key):
-        s = "%s / %s" % (row[key + "_median"], row[key + "_max"])
-        return s + (" (%d not recovered)" % row[key + "_none"] if row[key + "_none"] else "")
     lines = [[r["fault"], str(r["runs"]), mm(r, "recovery_s"), mm(r, "failed_s"), mm(r, "lost_acked"),
               mm(r, "deposed_acks")] for r in rows]
+    return text_table(head, lines)
+
+
+def text_table(head: list[str], lines: list[list[str]], markdown: bool = False) -> str:
+    if markdown:
+        return "\n".join("| %s |" % " | ".join(cells) for cells in [head, ["---"] * len(head), *lines])
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
     text = ["  ".join(h.ljust(w) for h, w in zip(head, widths)), "  ".join("-" * w for w in widths)]
     text += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
     return "\n".join(text)
 
 
-def drill(faults, runs=1, observe_s=25.0, out=None) -> dict:
-    """Python API: run each fault `runs` times; returns {"runs": [...], "summary": [...]}."""
+def drill(faults, runs=1, observe_s=25.0, out=None, setup: dict = OURS, partial=None) -> dict:
+    """Python API: run each fault `runs` times; returns {"runs": [...], "summary": [...]}. `partial(results)`
+    is called after every run (default: write drill-partial.json into `out`)."""
     results = []
     for fault in faults:
         for i in range(1, runs + 1):
-            print("== %s run %d/%d" % (fault, i, runs), flush=True)
-            r = one_run(fault, observe_s, out, i)
-            print("   recovery %s s (first ok after a failure %s s), failed %.3f s, lost %s, deposed acks %s, served by %s" % (
-                r["recovery_s"], r["first_ok_after_failure_s"], r["failed_s"], r["lost_acked"], r["deposed_acks"], r["served_by"]), flush=True)
+            progress("== %s%s run %d/%d (observed %.0f s)" % (setup["title"], fault, i, runs, observe_s))
+            r = one_run(fault, observe_s, out, i, setup=setup)
+            progress("   recovery %s s (first ok after a failure %s s), failed %.3f s, lost %s, deposed acks %s, served by %s" % (
+                r["recovery_s"], r["first_ok_after_failure_s"], r["failed_s"], r["lost_acked"], r["deposed_acks"], r["served_by"]))
             results.append(r)
-            if out:
+            if partial:
+                partial(results)
+            elif out:
                 out.mkdir(parents=True, exist_ok=True)
                 (out / "drill-partial.json").write_text(json.dumps(results, indent=1, default=str))
     return {"runs": results, "summary": summarize(results)}
+
+
+# ----------------------------------------------------------------------------------------------------
+# the same faults against the common recipe (tools/recipe)
+# ----------------------------------------------------------------------------------------------------
+
+def recipe_plan(faults) -> tuple[list[str], list[str]]:
+    """(our faults, the recipe's faults): the planned switchover pairs our switchover playbook with the
+    recipe's plain SENTINEL FAILOVER, so either one brings the other."""
+    ours = list(faults) + (["switchover"] if "sentinel-failover" in faults and "switchover" not in faults else [])
+    recipe = [f for f in faults if f != "switchover"]
+    if "switchover" in faults and "sentinel-failover" not in faults:
+        recipe.append("sentinel-failover")
+    return ours, recipe
+
+
+def compare_table(ours: list[dict], recipe: list[dict], markdown: bool = False) -> str:
+    """One row per configuration and drill (RECIPE_PAIRS), our row above the recipe's."""
+    head = ["drill", "configuration", "fault", "runs", "recovery s", "failed writes s", "acked writes lost",
+            "deposed acks"]
+    lines = []
+    for title, our_fault, recipe_fault in RECIPE_PAIRS:
+        sides = [("ours", next((r for r in ours if r["fault"] == our_fault), None)),
+                 ("common recipe", next((r for r in recipe if r["fault"] == recipe_fault), None))]
+        if not all(row for _label, row in sides):
+            continue
+        for i, (label, row) in enumerate(sides):
+            lines.append([title if i == 0 else "", label, row["fault"], str(row["runs"]), mm(row, "recovery_s"),
+                          mm(row, "failed_s"), mm(row, "lost_acked"), mm(row, "deposed_acks")])
+    return text_table(head, lines, markdown)
+
+
+def compare_recipe(faults, runs=1, observe_s=25.0, recipe_observe_s=150.0, out=None, tag="recipe-compare") -> dict:
+    """Runs the faults `runs` times with our configuration, converts the nodes to the common recipe
+    (tools/recipe/apply.yml), runs them `runs` times against it, and restores our configuration
+    (tools/recipe/restore.yml, also after an error). Returns {"ours": ..., "recipe": ..., ...}."""
+    our_faults, recipe_faults = recipe_plan(faults)
+    ours_setup = dict(OURS, prefix=tag + "-ours-", title="ours: ")
+    recipe_setup = {"label": "recipe", "prefix": tag + "-recipe-", "title": "common recipe: ",
+                    "healthy_s": 300.0, "failover_s": recipe_observe_s}
+    report = {"ours": {"faults": our_faults, "observe_s": observe_s},
+              "recipe": {"faults": recipe_faults, "observe_s": recipe_observe_s,
+                         "configuration": "tools/recipe/apply.yml (recipe_vars.yml, templates/)"}}
+
+    def partial(label):
+        def write(results):
+            report[label]["runs"] = results
+            if out:
+                out.mkdir(parents=True, exist_ok=True)
+                (out / ("%s-partial.json" % tag)).write_text(json.dumps(report, indent=1, default=str))
+        return write
+
+    progress("== our configuration: %s, %d run(s) each" % (", ".join(our_faults), runs))
+    report["ours"].update(drill(our_faults, runs, observe_s, out, ours_setup, partial("ours")))
+    progress("== converting the nodes to the common recipe (tools/recipe/apply.yml)")
+    t = now()
+    if run_playbook("tools/recipe/apply.yml") != 0:
+        restore_ours(report)
+        raise RuntimeError("tools/recipe/apply.yml failed")
+    report["apply_s"] = round(now() - t, 1)
+    try:
+        progress("== common recipe: %s, %d run(s) each" % (", ".join(recipe_faults), runs))
+        report["recipe"].update(drill(recipe_faults, runs, recipe_observe_s, out, recipe_setup, partial("recipe")))
+    finally:
+        restore_ours(report)
+    return report
+
+
+def restore_ours(report: dict):
+    progress("== restoring our configuration (tools/recipe/restore.yml)")
+    t = now()
+    rc = run_playbook("tools/recipe/restore.yml", timeout=600)
+    report["restore_rc"], report["restore_s"] = rc, round(now() - t, 1)
+    if rc != 0:
+        progress("!! tools/recipe/restore.yml failed (rc %d): the nodes may still run the recipe" % rc)
+        return
+    master = wait_healthy(OURS["healthy_s"])
+    progress("   restored, master %s" % master)
 
 
 def main(argv=None):
@@ -549,14 +681,21 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--observe", type=float, default=25.0, help="seconds observed after the fault")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="folder for the JSON and PNG files")
+    parser.add_argument("--compare-recipe", action="store_true",
+                        help="also run the faults against the common recipe (tools/recipe), then restore")
+    parser.add_argument("--recipe-observe", type=float, default=150.0,
+                        help="seconds observed after the fault with the recipe (--compare-recipe)")
+    parser.add_argument("--tag", default="recipe-compare",
+                        help="name of the JSON / table and prefix of the PNGs (--compare-recipe)")
     args = parser.parse_args(argv)
     faults = list(DEFAULT_FAULTS) if args.faults == ["all"] else args.faults
     for f in faults:
-        if f not in FAULTS:
-            parser.error("unknown fault %s" % f)
+        if f not in (RECIPE_FAULTS if args.compare_recipe else FAULTS):
+            parser.error("unknown fault %s%s" % (f, " for --compare-recipe" if args.compare_recipe else ""))
+    if args.compare_recipe:
+        return main_compare(args, faults)
     report = drill(faults, args.runs, args.observe, args.out)
-    report["inventory"] = str(lab.INVENTORY)
-    report["date"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    stamp(report)
     print()
     print(format_table(report["summary"]))
     if args.out:
@@ -565,6 +704,27 @@ def main(argv=None):
         path.write_text(json.dumps(report, indent=1, default=str))
         print("JSON: %s" % path)
     return 0
+
+
+def stamp(report: dict):
+    report["inventory"] = str(lab.INVENTORY)
+    report["date"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+
+
+def main_compare(args, faults) -> int:
+    report = compare_recipe(faults, args.runs, args.observe, args.recipe_observe, args.out, args.tag)
+    stamp(report)
+    report["command"] = "tools/drill.py " + " ".join(sys.argv[1:])
+    report["comparison"] = compare_table(report["ours"]["summary"], report["recipe"]["summary"], markdown=True)
+    print()
+    print(compare_table(report["ours"]["summary"], report["recipe"]["summary"]))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / ("%s.json" % args.tag)).write_text(json.dumps(report, indent=1, default=str))
+        (args.out / ("%s.md" % args.tag)).write_text(report["comparison"] + "\n")
+        (args.out / ("%s-partial.json" % args.tag)).unlink(missing_ok=True)
+        print("JSON: %s, table: %s" % (args.out / ("%s.json" % args.tag), args.out / ("%s.md" % args.tag)))
+    return 0 if report.get("restore_rc") == 0 else 1
 
 
 if __name__ == "__main__":
