@@ -9,8 +9,10 @@ CPU time (user+sys of the child and everything it waited for, from os.wait4) and
   (b) bash recipe:    bash -c 'redis-cli -h H -p P --user U info replication | grep -q role:master'
                       (password in REDISCLI_AUTH, not -a); asks Redis only, not Sentinel
   (c) bare python:    /usr/bin/python3 -I -S -c pass
-  (d) our check from its byte-compiled file (python3 -IS vip_check.pyc CONFIG): what a role could deploy
-      to skip compiling the source on every run (--no-pyc to leave it out)
+  (d) our check as the keepalived role deploys it: the launcher roles/keepalived/files/vip_check.py
+      importing redis_vip_check.py (= _vip_check.py) from its byte-compiled __pycache__ copy
+      (--no-pyc to leave it out)
+  (e) our check run straight from a byte-compiled file (python3 -IS vip_check.pyc CONFIG), for comparison
 
 Not a test: it prints figures. Usage:  python3 scripts/bench-check-cpu.py [--runs 200]
 Everything it starts is stopped at the end (also on Ctrl-C).
@@ -32,6 +34,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHECK = ROOT / "plugins" / "module_utils" / "_vip_check.py"
+LAUNCHER = ROOT / "roles" / "keepalived" / "files" / "vip_check.py"
 ADMIN_PW = "bench-admin-pw"
 CHECK_USER, CHECK_PW = "vipcheck", "bench-check-pw"
 SENTINEL_PW = "bench-sentinel-pw"
@@ -129,9 +132,16 @@ def main():
             ("(c) python3 -I -S pass", [args.python, "-I", "-S", "-c", "pass"], env),
         ]
         if not args.no_pyc:
+            deployed = tmp / "deployed"
+            deployed.mkdir()
+            shutil.copy(CHECK, deployed / "redis_vip_check.py")
+            shutil.copy(LAUNCHER, deployed / "vip_check.py")
+            subprocess.run([args.python, "-m", "py_compile", str(deployed / "redis_vip_check.py")], check=True)
+            variants.append(("(d) launcher + cache", [args.python, "-IS", str(deployed / "vip_check.py"), str(cfg)],
+                             env))
             pyc = tmp / "vip_check.pyc"
             py_compile.compile(str(CHECK), cfile=str(pyc), doraise=True)
-            variants.append(("(d) vip_check .pyc", [args.python, "-IS", str(pyc), str(cfg)], env))
+            variants.append(("(e) vip_check .pyc", [args.python, "-IS", str(pyc), str(cfg)], env))
 
         # Warm-up, and make sure every variant gives the promote answer (exit 0) before measuring.
         for name, argv, venv in variants:

@@ -1,0 +1,13 @@
+# Launcher of the Redis VIP check (keepalived track script and redis-vip-watch), installed by the
+# redis_ha.sentinel_vip keepalived role. The code is redis_vip_check.py next to this file (the
+# collection's plugins/module_utils/_vip_check.py); importing it instead of running it lets Python use
+# the byte-compiled copy the role writes to __pycache__, so a run does not compile ~1300 lines again.
+# A missing or stale cache only costs time: Python then compiles the source in memory.
+#     python3 -IS vip_check.py CONFIG_FILE        exit 0 = hold the VIP, 1 = do not, 2 = config error
+#     python3 -IS vip_check.py --watch CONFIG_FILE
+import sys
+
+sys.path.insert(0, __file__.rpartition("/")[0] or ".")
+from redis_vip_check import main  # noqa: E402
+
+sys.exit(main(sys.argv[1:]))
