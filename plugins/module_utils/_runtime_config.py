@@ -14,6 +14,16 @@ from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check i
 TIMEOUT = 5.0
 
 
+def login_argument_spec(default_port):
+    """The login_* options shared by the collection's Redis/Sentinel modules."""
+    return dict(
+        login_host=dict(type="str", default="127.0.0.1"),
+        login_port=dict(type="int", default=default_port),
+        login_user=dict(type="str"),
+        login_password=dict(type="str", no_log=True),
+    )
+
+
 def make_caller(module, label, daemon, address, result):
     """A function running a list of commands on the daemon (login_* parameters of the module); an
     authentication or network failure ends the module with a message naming the daemon."""

@@ -149,6 +149,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import login_argument_spec
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
     RespError, auth_command, encode_command, redis_call, resp_to_text, split_hostport)
 
@@ -336,10 +337,7 @@ class Switchover(object):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            login_host=dict(type="str", default="127.0.0.1"),
-            login_port=dict(type="int", default=6379),
-            login_user=dict(type="str"),
-            login_password=dict(type="str", no_log=True),
+            login_argument_spec(6379),
             command=dict(type="list", elements="str"),
             read_only=dict(type="bool", default=False),
             switchover=dict(type="bool", default=False),

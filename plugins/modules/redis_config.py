@@ -136,7 +136,9 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import make_caller, settings_diff
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import (
+    login_argument_spec, make_caller, settings_diff,
+)
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
     ReplyError,
     format_hostport,
@@ -309,10 +311,7 @@ def _setting_in_error(message):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            login_host=dict(type="str", default="127.0.0.1"),
-            login_port=dict(type="int", default=6379),
-            login_user=dict(type="str"),
-            login_password=dict(type="str", no_log=True),
+            login_argument_spec(6379),
             settings=dict(type="dict", default={}),
             secret_settings=dict(type="dict", default={}, no_log=True),
             rewrite=dict(type="bool", default=True),

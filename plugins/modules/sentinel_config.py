@@ -138,7 +138,9 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import make_caller, settings_diff
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import (
+    login_argument_spec, make_caller, settings_diff,
+)
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
     ReplyError,
     format_hostport,
@@ -217,10 +219,7 @@ def master_fields(reply):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            login_host=dict(type="str", default="127.0.0.1"),
-            login_port=dict(type="int", default=26379),
-            login_user=dict(type="str"),
-            login_password=dict(type="str", no_log=True),
+            login_argument_spec(26379),
             master_name=dict(type="str", required=True),
             settings=dict(type="dict", default={}),
             auth_user=dict(type="str"),
