@@ -1,0 +1,142 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: redis_ha maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: redis_auth_check
+short_description: Tell which credentials a running Redis or Sentinel accepts (read only)
+version_added: "0.1.0"
+description:
+  - Sends C(AUTH) (with the user when given) for each entry of I(credentials) to I(login_host) at the
+    entry's port, all at once within I(timeout), and sorts the entries by the answer. Nothing is changed.
+  - The preflight of C(playbooks/site.yml) uses it to refuse an inventory whose passwords differ from the
+    ones a running group uses, before the roles would write them into the track script's or Sentinel's
+    configuration (which would drop the VIP or blind the Sentinels).
+  - An entry counts as I(refused) only on C(-WRONGPASS) (wrong password, unknown or disabled user) or
+    C(-NOAUTH); other answers (no server on that port, an error such as "no password is set") make it
+    I(unknown), never I(refused).
+author:
+  - redis_ha maintainers
+options:
+  login_host:
+    description: Address of the servers (IPv4, IPv6 or hostname).
+    type: str
+    default: 127.0.0.1
+  credentials:
+    description: The credentials to try.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: A label reported back (e.g. the inventory variable holding the password).
+        type: str
+        required: true
+      port:
+        description: Port of the Redis server or Sentinel.
+        type: int
+        required: true
+      user:
+        description: ACL user (omit for the default user / C(requirepass)).
+        type: str
+      password:
+        description: The password to try.
+        type: str
+        required: true
+  timeout:
+    description: Seconds for all of them together.
+    type: float
+    default: 5
+notes:
+  - Needs no Python library on the node besides the standard library.
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+seealso:
+  - module: redis_ha.sentinel_vip.redis_command
+"""
+
+EXAMPLES = r"""
+- name: Which of the inventory's passwords does the running Redis accept?
+  redis_ha.sentinel_vip.redis_auth_check:
+    credentials:
+      - {name: redis_admin_password, port: 6379, user: admin, password: "{{ redis_admin_password }}"}
+      - {name: sentinel_password, port: 26379, password: "{{ sentinel_password }}"}
+  register: auth
+  no_log: true
+"""
+
+RETURN = r"""
+accepted:
+  description: Names of the entries the server accepted.
+  returned: always
+  type: list
+  elements: str
+refused:
+  description: Names of the entries refused with C(-WRONGPASS) or C(-NOAUTH).
+  returned: always
+  type: list
+  elements: str
+unknown:
+  description: Names of the entries that could not be decided, with the reason (no secret in it).
+  returned: always
+  type: dict
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
+    Exchange, ReplyError, auth_command, run_exchanges)
+
+REFUSED_CODES = ("WRONGPASS", "NOAUTH")
+
+
+def classify(credentials, host, timeout):
+    """[(name, Exchange)] -> (accepted, refused, unknown) after one concurrent round of AUTH."""
+    exchanges = [(c["name"], Exchange(host, c["port"], [auth_command(c.get("user"), c["password"])]))
+                 for c in credentials]
+    run_exchanges([ex for _, ex in exchanges], time.monotonic() + timeout)
+    accepted, refused, unknown = [], [], {}
+    for name, ex in exchanges:
+        if not ex.complete:
+            unknown[name] = "no answer: %s" % (ex.error.__class__.__name__ if ex.error else "timeout")
+        elif isinstance(ex.replies[0], ReplyError):
+            if ex.replies[0].code in REFUSED_CODES:
+                refused.append(name)
+            else:
+                unknown[name] = "error reply %s" % ex.replies[0].code
+        else:
+            accepted.append(name)
+    return accepted, refused, unknown
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            login_host=dict(type="str", default="127.0.0.1"),
+            credentials=dict(type="list", elements="dict", required=True, options=dict(
+                name=dict(type="str", required=True),
+                port=dict(type="int", required=True),
+                user=dict(type="str"),
+                password=dict(type="str", required=True, no_log=True),
+            )),
+            timeout=dict(type="float", default=5.0),
+        ),
+        supports_check_mode=True,
+    )
+    accepted, refused, unknown = classify(module.params["credentials"], module.params["login_host"],
+                                          module.params["timeout"])
+    module.exit_json(changed=False, accepted=accepted, refused=refused, unknown=unknown)
+
+
+if __name__ == "__main__":
+    main()
