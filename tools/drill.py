@@ -12,7 +12,9 @@ Faults:
   switchover         ansible-playbook playbooks/switchover.yml (planned, zero-loss sequence)
   rolling-restart    ansible-playbook playbooks/rolling_restart.yml (replicas, switchover, old master)
   sentinel-failover  plain SENTINEL FAILOVER (the naive planned switchover, for comparison)
-  stop-keepalived    systemctl stop keepalived on the master (started again after the run)
+  stop-keepalived    systemctl stop keepalived on the master (started again after the run; by design the
+                     VIP stays down until then, see the README)
+  crash-keepalived   SIGKILL of keepalived on the master (systemd restarts it: keepalived_restart)
   stale-old-master   kill the master, wait for the failover, then start the old master again (the fault
                      instant is the start of the stale old master)
   partition          iptables inside the master container: drop all traffic to/from the two other nodes,
@@ -51,8 +53,9 @@ import redis  # noqa: E402
 
 ROOT = lab.ROOT
 FAULTS = ("kill-master", "kill-redis-server", "switchover", "rolling-restart", "sentinel-failover", "stop-keepalived",
-          "stale-old-master", "partition", "stop-sentinel")
-DEFAULT_FAULTS = ("kill-master", "kill-redis-server", "switchover", "stale-old-master", "partition", "stop-sentinel")
+          "crash-keepalived", "stale-old-master", "partition", "stop-sentinel")
+DEFAULT_FAULTS = ("kill-master", "kill-redis-server", "switchover", "stale-old-master", "partition", "stop-sentinel",
+                  "crash-keepalived")
 CADENCE_S = 0.02          # one write attempt every 20 ms
 WRITE_TIMEOUT_S = 0.2     # client socket / connect timeout (short, as an application would set it)
 POLL_S = 0.05             # Sentinel / role poll period of the monitor
@@ -291,9 +294,9 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         t = now()
         lab.docker("kill", master)
         return t
-    if fault == "kill-redis-server":
+    if fault in ("kill-redis-server", "crash-keepalived"):
         t = now()
-        _exec(master, "systemctl", "kill", "-s", "KILL", "redis-server")
+        _exec(master, "systemctl", "kill", "-s", "KILL", "redis-server" if fault == "kill-redis-server" else "keepalived")
         return t
     if fault == "stop-keepalived":
         t = now()
@@ -352,8 +355,8 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
 def repair(fault: str, master: str, ips: dict):
     if fault == "kill-master":
         lab.docker("start", master, check=False)
-    elif fault == "stop-keepalived":
-        _exec(master, "systemctl", "start", "keepalived")
+    elif fault in ("stop-keepalived", "crash-keepalived"):
+        _exec(master, "systemctl", "start", "keepalived")  # a no-op when systemd restarted it
     elif fault == "stop-sentinel":
         _exec(master, "systemctl", "start", "redis-sentinel")
     elif fault == "partition":
