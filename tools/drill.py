@@ -313,16 +313,9 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         cli.execute_command("SENTINEL", "FAILOVER", gv.get("redis_master_name", "mymaster"))
         cli.close()
         return t
-    if fault == "switchover":
+    if fault in ("switchover", "rolling-restart"):
         t = now()
-        rc = run_playbook("switchover.yml")
-        note["playbook_rc"] = rc
-        note["playbook_s"] = round(now() - t, 2)
-        return t
-    if fault == "rolling-restart":
-        t = now()
-        rc = run_playbook("rolling_restart.yml")
-        note["playbook_rc"] = rc
+        note["playbook_rc"] = run_playbook(fault.replace("-", "_") + ".yml")
         note["playbook_s"] = round(now() - t, 2)
         return t
     if fault == "partition":

@@ -259,20 +259,9 @@ class Exchange:
         while self._addrs:
             family, sockaddr = self._addrs.pop(0)
             try:
-                sock = _socket.socket(family, _socket.SOCK_STREAM)
+                sock = _connect_nonblocking(family, sockaddr)
             except OSError as exc:
                 last = exc
-                continue
-            sock.setblocking(False)
-            try:
-                err = sock.connect_ex(sockaddr)
-            except OSError as exc:  # e.g. bad scope id
-                sock.close()
-                last = exc
-                continue
-            if err not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
-                sock.close()
-                last = OSError(err, _strerror(err))
                 continue
             self._sock = sock
             self._fd = sock.fileno()
@@ -343,6 +332,21 @@ class Exchange:
             return
         self._buf = buf[pos:]
         self._pos = 0
+
+
+def _connect_nonblocking(family, sockaddr):
+    """A non-blocking TCP socket whose connect is under way (or done); raises OSError."""
+    sock = _socket.socket(family, _socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        err = sock.connect_ex(sockaddr)
+    except OSError:  # e.g. bad scope id
+        sock.close()
+        raise
+    if err not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
+        sock.close()
+        raise OSError(err, _strerror(err))
+    return sock
 
 
 def run_exchanges(exchanges, deadline, stop=None):
@@ -1057,26 +1061,17 @@ class _Subscription(object):
         self.since = 0.0
         self.next_try = 0.0
         self.buf = b""
-        self.subscribed = False
 
     def close(self, now, retry_s):
         if self.sock is not None:
             self.sock.close()
         self.sock, self.fd, self.state, self.buf = None, -1, None, b""
-        self.subscribed = False
         self.next_try = now + retry_s
 
     def start(self, now):
         try:
-            family, sockaddr = _resolve(self.host, self.port)[0]
-            sock = _socket.socket(family, _socket.SOCK_STREAM)
+            sock = _connect_nonblocking(*_resolve(self.host, self.port)[0])
         except (OSError, UnicodeError, IndexError):
-            self.next_try = now + self.RETRY_S
-            return
-        sock.setblocking(False)
-        err = sock.connect_ex(sockaddr)
-        if err not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
-            sock.close()
             self.next_try = now + self.RETRY_S
             return
         self.sock, self.fd, self.state, self.since = sock, sock.fileno(), "connecting", now
@@ -1114,9 +1109,7 @@ class _Subscription(object):
                 if isinstance(value, ReplyError):
                     self.close(now, self.REFUSED_RETRY_S)
                     return events
-                if isinstance(value, list) and value and value[0] == b"subscribe":
-                    self.subscribed = True
-                elif isinstance(value, list) and value and value[0] == b"message":
+                if isinstance(value, list) and value and value[0] == b"message":
                     events += 1
         except ProtocolError:
             self.close(now, self.RETRY_S)
@@ -1140,9 +1133,6 @@ class EventFeed(object):
         payload = b"".join(encode_command(c) for c in
                            ([auth] if auth else []) + [["SUBSCRIBE"] + list(EVENT_CHANNELS)])
         self.subs = [_Subscription(h, p, payload) for h, p in settings["sentinels"]]
-
-    def subscribed(self):
-        return sum(1 for sub in self.subs if sub.subscribed)
 
     def wait(self, timeout, stop=()):
         """Sleep up to ``timeout`` s; return early (number of events) on an event or when ``stop`` is
