@@ -221,7 +221,7 @@ def health(ips: dict) -> tuple[str | None, str]:
     if not all(ips.values()):
         return None, "node down: %s" % ", ".join(n for n, ip in ips.items() if not ip)
     master, mip = majority_master(ips)
-    if not master or any(lab.sentinel_master(ip) != "%s:6379" % mip for ip in ips.values()):
+    if not master or any(lab.sentinel_master(ip) != "%s:%d" % (mip, lab.redis_port()) for ip in ips.values()):
         return None, "Sentinels disagree"
     for name, ip in ips.items():
         try:
@@ -308,9 +308,9 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         return t
     if fault == "sentinel-failover":
         gv = lab.group_vars()
-        cli = redis.Redis(host=ips[master], port=26379, password=gv["sentinel_password"], socket_timeout=2)
+        cli = redis.Redis(host=ips[master], port=lab.sentinel_port(), password=gv["sentinel_password"], socket_timeout=2)
         t = now()
-        cli.execute_command("SENTINEL", "FAILOVER", gv.get("redis_master_name", "mymaster"))
+        cli.execute_command("SENTINEL", "FAILOVER", lab.master_name())
         cli.close()
         return t
     if fault in ("switchover", "rolling-restart"):

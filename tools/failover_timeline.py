@@ -24,7 +24,7 @@ EVENTS = ("+sdown", "+odown", "+elected-leader", "+selected-slave", "+failover-s
 
 def _listen(ip, events, stop):
     gv = lab.group_vars()
-    cli = redis.Redis(host=ip, port=int(gv.get("redis_sentinel_port", 26379)), password=gv["sentinel_password"],
+    cli = redis.Redis(host=ip, port=lab.sentinel_port(), password=gv["sentinel_password"],
                       retry=Retry(NoBackoff(), 0), socket_timeout=0.5)
     pubsub = cli.pubsub()
     pubsub.psubscribe(*EVENTS)
@@ -33,7 +33,7 @@ def _listen(ip, events, stop):
             msg = pubsub.get_message(timeout=0.2)
         except (redis.RedisError, OSError):
             return
-        if msg and msg["type"] == "pmessage" and msg["data"].decode().startswith(("master", "slave", "mymaster")):
+        if msg and msg["type"] == "pmessage" and msg["data"].decode().startswith(("master", "slave", lab.master_name())):
             events.append((time.monotonic(), ip, msg["channel"].decode(), msg["data"].decode()))
 
 

@@ -7,7 +7,6 @@ lab inventory (inventories/lab) so every tool uses the same names, addresses and
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import pathlib
 import subprocess
@@ -27,9 +26,10 @@ def group_vars() -> dict:
     return yaml.safe_load((INVENTORY / "group_vars" / "redis_ha.yml").read_text())
 
 
-def network() -> str:
-    """Docker network of the lab nodes (group variable lab_docker_network, default redis-ha-net)."""
-    return group_vars().get("lab_docker_network", "redis-ha-net")
+def host_vars(name: str) -> dict:
+    """Variables of one node in the lab inventory (host_vars/<name>.yml), merged over the group's."""
+    path = INVENTORY / "host_vars" / ("%s.yml" % name)
+    return {**group_vars(), **((yaml.safe_load(path.read_text()) or {}) if path.exists() else {})}
 
 
 def nodes() -> list[str]:
@@ -47,20 +47,46 @@ def docker(*args: str, check: bool = True, timeout: float = 60) -> subprocess.Co
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
 
 
+def announce_ip(name: str, var: str = "redis_announce_ip") -> str:
+    """The address the roles announce for a node (redis_announce_ip; sentinel_announce_ip falls back to
+    it, as in the roles), from the inventory: the tools never use a node's default-route address."""
+    hv = host_vars(name)
+    value = hv.get(var) or hv.get("redis_announce_ip")
+    if not value or "{{" in str(value):
+        raise ValueError("%s: the lab tools need a literal %s in %s/host_vars/%s.yml (got %r)"
+                         % (name, var, INVENTORY, name, value))
+    return str(value)
+
+
 def node_ip(name: str) -> str | None:
-    """Address of a node on the lab network (None when the container is not running)."""
-    res = docker("inspect", name, check=False)
-    if res.returncode != 0:
+    """A node's announced Redis address (None when its container is not running)."""
+    res = docker("inspect", "-f", "{{.State.Running}}", name, check=False)
+    if res.returncode != 0 or res.stdout.strip() != "true":
         return None
-    info = json.loads(res.stdout)[0]
-    if not info["State"]["Running"]:
-        return None
-    net = info["NetworkSettings"]["Networks"].get(network()) or {}
-    return (net.get("IPAMConfig") or {}).get("IPv4Address") or net.get("IPAddress") or None
+    return announce_ip(name)
+
+
+def docker_host_route(address: str) -> str:
+    """The control machine's interface towards an address (the service bridge for the VIP)."""
+    out = subprocess.run(["ip", "-o", "route", "get", address], capture_output=True, text=True, check=True).stdout
+    words = out.split()
+    return words[words.index("dev") + 1]
 
 
 def node_ips() -> dict[str, str | None]:
     return {name: node_ip(name) for name in nodes()}
+
+
+def redis_port() -> int:
+    return int(group_vars().get("redis_port", 6379))
+
+
+def sentinel_port() -> int:
+    return int(group_vars().get("redis_sentinel_port", 26379))
+
+
+def master_name() -> str:
+    return group_vars().get("redis_master_name", "mymaster")
 
 
 def redis_client(host: str, user: str = "admin", timeout: float = 1.0) -> redis.Redis:
@@ -70,7 +96,7 @@ def redis_client(host: str, user: str = "admin", timeout: float = 1.0) -> redis.
         username, password = None, gv["redis_password"]
     else:
         username, password = gv.get("redis_admin_user", "admin"), gv["redis_admin_password"]
-    return redis.Redis(host=host, port=int(gv.get("redis_port", 6379)), username=username, password=password,
+    return redis.Redis(host=host, port=redis_port(), username=username, password=password,
                        socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
 
 
@@ -82,10 +108,10 @@ def vip_client(timeout: float = 0.5) -> redis.Redis:
 def sentinel_master(host: str, timeout: float = 1.0) -> str | None:
     """What one node's Sentinel names as master ("ip:port"), or None when it does not answer."""
     gv = group_vars()
-    cli = redis.Redis(host=host, port=int(gv.get("redis_sentinel_port", 26379)), password=gv["sentinel_password"],
+    cli = redis.Redis(host=host, port=sentinel_port(), password=gv["sentinel_password"],
                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
     try:
-        addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", gv.get("redis_master_name", "mymaster"))
+        addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", master_name())
     except (redis.RedisError, OSError):
         return None
     finally:

@@ -74,3 +74,25 @@ def test_write_through_vip_is_read_on_every_replica(ips):
     for name, ip in ips.items():
         got = _wait(lambda ip=ip: lab.redis_client(ip).get(key), 10)
         assert got == value.encode(), "%s did not get the write made through the VIP" % name
+
+
+def test_two_network_topology(host):
+    """eth0 is the management network with the default route; Redis, Sentinel and the VIP live on eth1 only,
+    so anything that reached a node through its default-route address would fail here."""
+    name = host.backend.get_hostname()
+    announced = lab.announce_ip(name)
+    default_dev = host.check_output("ip -4 route show default").split()
+    assert default_dev[default_dev.index("dev") + 1] == "eth0", default_dev
+    assert announced in host.check_output("ip -o -4 addr show dev eth1")
+    assert announced not in host.check_output("ip -o -4 addr show dev eth0")
+    eth0_ip = host.check_output("ip -o -4 addr show dev eth0").split()[3].split("/")[0]
+    listening = host.check_output("ss -Hltn")
+    for port in (lab.redis_port(), lab.sentinel_port()):
+        assert "%s:%d " % (announced, port) in listening, (port, listening)
+        assert "%s:%d " % (eth0_ip, port) not in listening and "*:%d " % port not in listening, (port, listening)
+    assert " %s/" % lab.vip() not in host.check_output("ip -o -4 addr show dev eth0")
+
+
+def test_vip_is_reached_through_the_service_network():
+    route = lab.docker_host_route(lab.vip())
+    assert route == "br-redis-ha", route
