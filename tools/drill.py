@@ -452,7 +452,8 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
     try:
         t_fault = inject(fault, master, ips, note, setup["failover_s"])
         t_start = min(w["t0"] for w in writer.results) if writer.results else t_fault
-        end = t_fault + observe_s
+        # a playbook fault returns when the playbook ends: keep observing long enough after that too
+        end = max(t_fault + observe_s, now() + QUIET_S + 2.0)
         while now() < end:
             time.sleep(0.1)
     finally:
