@@ -32,7 +32,8 @@ docker:
 	@scripts/ensure-docker.sh
 
 image: docker
-	@scripts/build-image.sh
+	@scripts/build-image.sh debian12
+	@scripts/build-image.sh debian13
 
 collection: venv
 	@echo "==> Building and installing the collection into .cache/collections"

@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
-# Build the Debian 12 (bookworm) systemd base image used by the Molecule lab:
+# Build a Debian systemd base image used by the Molecule scenarios and the lab:
 #
-#   scripts/build-image.sh            # build, or reuse if the recipe is unchanged
-#   FORCE=1 scripts/build-image.sh    # rebuild unconditionally
+#   scripts/build-image.sh [debian12|debian13]            # build, or reuse if the recipe is unchanged
+#   FORCE=1 scripts/build-image.sh debian13               # rebuild unconditionally
 #
-# The image is made from scratch with debootstrap (no registry is needed) and
-# imported as redis-ha/debian12:latest. The label redis-ha.recipe-sha256 holds
-# a sha256 over the recipe (images/debian12/*, this script, and the apt
-# sources taken from the host); when it matches, the image is reused.
+# One recipe (images/debian/) for every release; the argument picks the suite
+# (debian12 = bookworm, debian13 = trixie; default debian12). The image is made
+# from scratch with debootstrap (no registry is needed) and imported as
+# redis-ha/<release>:latest. The label redis-ha.recipe-sha256 holds a sha256
+# over the recipe (images/debian/*, this script, the suite and the apt sources
+# taken from the host); when it matches, the image is reused.
 #
 # Apt sources: the same Debian mirror(s) the host's apt uses (from
 # /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list), including
-# bookworm-updates and bookworm-security when the host has them. Override with
-# DEBIAN_MIRROR=http://... and DEBIAN_SECURITY_MIRROR=http://...
+# <suite>-updates and <suite>-security when the host has them (else the
+# host's mirror for the main suite). Override with DEBIAN_MIRROR=http://...
+# and DEBIAN_SECURITY_MIRROR=http://...
 set -euo pipefail
 
-IMAGE=${REDIS_HA_IMAGE:-redis-ha/debian12:latest}
+RELEASE=${1:-debian12}
+case "$RELEASE" in
+    debian12) SUITE=bookworm ;;
+    debian13) SUITE=trixie ;;
+    *) printf '[build-image] ERROR: unknown release %s (debian12 or debian13)\n' "$RELEASE" >&2; exit 2 ;;
+esac
+IMAGE=${REDIS_HA_IMAGE:-redis-ha/$RELEASE:latest}
 LABEL=redis-ha.recipe-sha256
-SUITE=bookworm
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-RECIPE_DIR="$ROOT/images/debian12"
+RECIPE_DIR="$ROOT/images/debian"
 
 say() { printf '[build-image %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { printf '[build-image] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -27,7 +35,7 @@ die() { printf '[build-image] ERROR: %s\n' "$*" >&2; exit 1; }
 "$ROOT/scripts/ensure-docker.sh"
 
 # --- apt sources, as the host's apt has them ----------------------------------
-# Prints lines "<suite> <uri>" for the bookworm family of suites, main archive
+# Prints lines "<suite> <uri>" for the suite's family (main, -updates, -security), main archive
 # first. Host sources pointing elsewhere (other suites, third-party repos) are
 # ignored.
 host_sources() {
@@ -110,10 +118,10 @@ fi
 RECIPE_SHA=$(
     {
         cd "$ROOT"
-        for f in scripts/build-image.sh $(cd "$ROOT" && find images/debian12 -type f | LC_ALL=C sort); do
+        for f in scripts/build-image.sh $(cd "$ROOT" && find images/debian -type f | LC_ALL=C sort); do
             printf '== %s\n' "$f"; cat "$f"
         done
-        printf '== sources\n%s' "$SOURCES_FILE_CONTENT"
+        printf '== suite %s\n== sources\n%s' "$SUITE" "$SOURCES_FILE_CONTENT"
     } | sha256sum | cut -d' ' -f1
 )
 CURRENT_SHA=$(docker image inspect -f "{{ index .Config.Labels \"$LABEL\" }}" "$IMAGE" 2>/dev/null || true)
@@ -197,11 +205,12 @@ tar -C "$RFS" --numeric-owner --xattrs --exclude='./dev/*' --exclude='./proc/*' 
       --change 'ENV container=docker' \
       --message "debootstrap $SUITE from $MIRROR, recipe $RECIPE_SHA" \
       - "$ROOTFS_IMAGE" >/dev/null
-say "adding image config (STOPSIGNAL, CMD, ENV, LABEL) from images/debian12/Dockerfile -> $IMAGE"
+say "adding image config (STOPSIGNAL, CMD, ENV, LABEL) from images/debian/Dockerfile -> $IMAGE"
 # Classic builder on purpose: FROM a local image, no registry, no buildx needed.
 DOCKER_BUILDKIT=0 docker build -q \
     --build-arg ROOTFS_IMAGE="$ROOTFS_IMAGE" \
     --build-arg RECIPE_SHA256="$RECIPE_SHA" \
+    --build-arg RELEASE="$RELEASE" --build-arg SUITE="$SUITE" \
     -t "$IMAGE" - < "$RECIPE_DIR/Dockerfile" >"$WORK/docker-build.log" 2>&1 \
     || { cat "$WORK/docker-build.log" >&2; die "docker build of the metadata layer failed"; }
 docker rmi "$ROOTFS_IMAGE" >/dev/null   # only removes the tag; the layer stays as the parent

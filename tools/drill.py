@@ -20,6 +20,8 @@ Faults:
   partition          iptables inside the master container: drop all traffic to/from the two other nodes,
                      the control machine (the client) still reaches it (healed after the run)
   stop-sentinel      systemctl stop redis-sentinel on the master node (started again after the run)
+  migrate-engine     ansible-playbook playbooks/migrate_engine.yml with REDIS_HA_ENGINE=valkey (Redis ->
+                     Valkey, node by node; one-way: the lab runs Valkey afterwards and the drill follows it)
 
 --compare-recipe: in the same invocation, the faults (kill-master, sentinel-failover, stale-old-master,
 switchover) run N times with the collection's configuration, then tools/recipe/apply.yml converts the nodes
@@ -52,7 +54,8 @@ import lab  # noqa: E402
 import redis  # noqa: E402
 
 ROOT = lab.ROOT
-FAULTS = ("kill-master", "kill-redis-server", "switchover", "rolling-restart", "sentinel-failover", "stop-keepalived",
+FAULTS = ("kill-master", "kill-redis-server", "switchover", "rolling-restart", "migrate-engine", "sentinel-failover",
+          "stop-keepalived",
           "crash-keepalived", "stale-old-master", "partition", "stop-sentinel")
 DEFAULT_FAULTS = ("kill-master", "kill-redis-server", "switchover", "stale-old-master", "partition", "stop-sentinel",
                   "crash-keepalived")
@@ -274,15 +277,20 @@ def _exec(node, *cmd, timeout=30):
     return lab.docker("exec", node, *cmd, check=False, timeout=timeout)
 
 
-def run_playbook(name="switchover.yml", extra=(), timeout=300):
+def ansible_playbook(name: str, extra=(), timeout=1200) -> subprocess.CompletedProcess:
     """ansible-playbook against the lab inventory; name is in playbooks/ or a path relative to the repo."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"), ANSIBLE_FORCE_COLOR="0")
     bindir = pathlib.Path(sys.executable).parent
     inv = lab.INVENTORY / "hosts.yml"
     playbook = ROOT / name if "/" in name else ROOT / "playbooks" / name
-    res = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inv), str(playbook),
-                          *extra], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=timeout)
+    return subprocess.run([str(bindir / "ansible-playbook"), "-i", str(inv), str(playbook), *extra], cwd=ROOT,
+                          env=env, capture_output=True, text=True, check=False, timeout=timeout)
+
+
+def run_playbook(name="switchover.yml", extra=(), timeout=600):
+    """Runs a playbook (ansible_playbook); prints the end of its output when it fails; returns its exit code."""
+    res = ansible_playbook(name, extra, timeout)
     if res.returncode != 0:
         print(res.stdout[-3000:], res.stderr[-2000:], file=sys.stderr)
     return res.returncode
@@ -296,7 +304,7 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         return t
     if fault in ("kill-redis-server", "crash-keepalived"):
         t = now()
-        _exec(master, "systemctl", "kill", "-s", "KILL", "redis-server" if fault == "kill-redis-server" else "keepalived")
+        _exec(master, "systemctl", "kill", "-s", "KILL", lab.units()["server"] if fault == "kill-redis-server" else "keepalived")
         return t
     if fault == "stop-keepalived":
         t = now()
@@ -304,7 +312,7 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         return t
     if fault == "stop-sentinel":
         t = now()
-        _exec(master, "systemctl", "stop", "redis-sentinel")
+        _exec(master, "systemctl", "stop", lab.units()["sentinel"])
         return t
     if fault == "sentinel-failover":
         gv = lab.group_vars()
@@ -313,7 +321,9 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         cli.execute_command("SENTINEL", "FAILOVER", lab.master_name())
         cli.close()
         return t
-    if fault in ("switchover", "rolling-restart"):
+    if fault == "migrate-engine":
+        os.environ["REDIS_HA_ENGINE"] = "valkey"  # the lab inventory's redis_ha_engine follows it, and lab.units()
+    if fault in ("switchover", "rolling-restart", "migrate-engine"):
         t = now()
         note["playbook_rc"] = run_playbook(fault.replace("-", "_") + ".yml")
         note["playbook_s"] = round(now() - t, 2)
@@ -351,7 +361,7 @@ def repair(fault: str, master: str, ips: dict):
     elif fault in ("stop-keepalived", "crash-keepalived"):
         _exec(master, "systemctl", "start", "keepalived")  # a no-op when systemd restarted it
     elif fault == "stop-sentinel":
-        _exec(master, "systemctl", "start", "redis-sentinel")
+        _exec(master, "systemctl", "start", lab.units()["sentinel"])
     elif fault == "partition":
         for ip in [ip for n, ip in ips.items() if n != master]:
             _exec(master, "iptables", "-D", "INPUT", "-s", ip, "-j", "DROP")

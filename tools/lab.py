@@ -32,6 +32,21 @@ def host_vars(name: str) -> dict:
     return {**group_vars(), **((yaml.safe_load(path.read_text()) or {}) if path.exists() else {})}
 
 
+# Units and config directory of each engine (roles/redis and roles/sentinel vars/main.yml, Debian packaging).
+ENGINE_UNITS = {"redis": {"server": "redis-server", "sentinel": "redis-sentinel", "config_dir": "/etc/redis"},
+                "valkey": {"server": "valkey-server", "sentinel": "valkey-sentinel", "config_dir": "/etc/valkey"}}
+
+
+def engine() -> str:
+    """The lab's engine: inventories/lab follows REDIS_HA_ENGINE (redis when unset)."""
+    return os.environ.get("REDIS_HA_ENGINE") or "redis"
+
+
+def units() -> dict:
+    """Server and Sentinel unit names and config directory of the lab's engine."""
+    return ENGINE_UNITS[engine()]
+
+
 def nodes() -> list[str]:
     """Container names of the lab nodes, in inventory order."""
     hosts = yaml.safe_load((INVENTORY / "hosts.yml").read_text())

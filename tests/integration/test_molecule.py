@@ -1,6 +1,9 @@
 """End-to-end Molecule scenarios, each on its own three systemd containers. Output is streamed.
 
-* default: site.yml, idempotence, verify with the master killed and brought back, a switchover drill.
+* default: site.yml, idempotence, verify with the master killed and brought back, every playbook of
+  playbooks/ under a writer; on two networks. One scenario definition run over the supported
+  platform x engine combinations (REDIS_HA_PLATFORM picks the image, REDIS_HA_ENGINE the lab's
+  redis_ha_engine).
 * validation: bad inventories refused by the preflight with nothing changed on any node; no password in
   output or ps; least-privilege ACL users."""
 
@@ -13,16 +16,23 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
+# (scenario, platform image, engine): the acceptance scenario on every supported combination.
+COMBINATIONS = [
+    ("default", "debian12", "redis"),
+    ("default", "debian13", "redis"),
+    ("default", "debian13", "valkey"),
+    ("validation", "debian12", "redis"),
+]
 
 
-@pytest.mark.parametrize("scenario", ["default", "validation"])
-def test_molecule_scenario(scenario):
+@pytest.mark.parametrize("scenario,platform,engine", COMBINATIONS, ids=["-".join(c) for c in COMBINATIONS])
+def test_molecule_scenario(scenario, platform, engine):
     env = dict(os.environ, PATH=str(BIN) + os.pathsep + os.environ.get("PATH", ""), PY_COLORS="0",
-               ANSIBLE_FORCE_COLOR="0")
+               ANSIBLE_FORCE_COLOR="0", REDIS_HA_PLATFORM=platform, REDIS_HA_ENGINE=engine)
     proc = subprocess.Popen([str(BIN / "molecule"), "test", "-s", scenario], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     tail = []
     for line in proc.stdout:
         print(line, end="", flush=True)
         tail = (tail + [line])[-80:]
-    assert proc.wait() == 0, "molecule test -s %s failed:\n%s" % (scenario, "".join(tail))
+    assert proc.wait() == 0, "molecule test -s %s (%s, %s) failed:\n%s" % (scenario, platform, engine, "".join(tail))

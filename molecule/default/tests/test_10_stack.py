@@ -26,14 +26,15 @@ def ips():
 
 
 def test_services_running_and_enabled(host):
-    for name in ("redis-server", "redis-sentinel", "keepalived"):
+    for name in (lab.units()["server"], lab.units()["sentinel"], "keepalived"):
         service = host.service(name)
         assert service.is_running, name
         assert service.is_enabled, name
 
 
 def test_secret_files_are_not_world_readable(host):
-    for path in ("/etc/redis/redis-ha.conf", "/etc/redis/sentinel-ha.conf", "/etc/keepalived/redis-vip-check.conf"):
+    conf = lab.units()["config_dir"]
+    for path in (conf + "/redis-ha.conf", conf + "/sentinel-ha.conf", "/etc/keepalived/redis-vip-check.conf"):
         f = host.file(path)
         assert f.exists, path
         assert f.mode & 0o007 == 0, "%s is mode %o" % (path, f.mode)

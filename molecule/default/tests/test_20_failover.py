@@ -2,17 +2,13 @@
 through the VIP succeed again; bring the old master back: it rejoins as a replica, the VIP stays put, and
 a second site.yml run changes nothing."""
 
-import os
-import pathlib
 import re
-import subprocess
-import sys
 import time
 import uuid
 
+import drill
 import lab
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
 FAILOVER_BOUND_S = 60  # generous pass/fail bound; the real figures live in docs/benchmarks.md
 REJOIN_BOUND_S = 120
 
@@ -29,12 +25,7 @@ def _sentinel_master_node(ips):
 
 
 def _converge_changed():
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"), ANSIBLE_FORCE_COLOR="0")
-    bindir = pathlib.Path(sys.executable).parent
-    res = subprocess.run([str(bindir / "ansible-playbook"), "-i", str(ROOT / "inventories" / "lab" / "hosts.yml"),
-                          str(ROOT / "playbooks" / "site.yml")], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=False, timeout=1200)
+    res = drill.ansible_playbook("site.yml")
     print(res.stdout[-3000:])
     assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-3000:]
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M)

@@ -15,7 +15,8 @@ FAILED_WRITES_BOUND_S = 10
 # playbook -> the drill fault that runs it under a writer
 DRILLED = {"switchover.yml": "switchover", "rolling_restart.yml": "rolling-restart"}
 # playbook -> where else the suite runs it
-ELSEWHERE = {"site.yml": "converge, idempotence, test_20_failover", "preflight.yml": "imported by site.yml"}
+ELSEWHERE = {"site.yml": "converge, idempotence, test_20_failover", "preflight.yml": "imported by site.yml",
+             "migrate_engine.yml": "test_40_migrate_engine"}
 
 
 def test_every_playbook_is_run_by_the_suite():

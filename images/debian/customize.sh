@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs INSIDE the bookworm rootfs (chroot) after the packages are installed.
+# Runs INSIDE the Debian rootfs (chroot) after the packages are installed.
 # Makes systemd boot cleanly as PID 1 in an unprivileged-ish container
 # (caps SYS_ADMIN/NET_ADMIN/NET_RAW/NET_BROADCAST, no --privileged).
 set -eu
