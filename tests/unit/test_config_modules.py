@@ -588,3 +588,9 @@ def test_no_secret_in_ansible_output(run):
     for secret in SECRETS:
         assert secret not in run["out"], secret
         assert secret not in dumped, secret
+
+
+def test_no_no_log_warning(run):
+    # Ansible warns about an option whose name looks secret (update_password) unless no_log is explicit.
+    assert "update_password" in run["out"]
+    assert "Module did not set no_log for" not in run["out"]
