@@ -17,10 +17,17 @@ COLLECTION_TARBALL = $(CURDIR)/build/redis_ha-sentinel_vip-$(shell sed -n 's/^ve
 help:
 	@sed -n 's/^#   //p' Makefile
 
+# Sanity requirements: the wheels ansible-test installs into its own sanity virtualenvs, exactly as
+# pinned by its requirement files in the pinned ansible-core, and the pip it bootstraps there
+# (24.2 for ansible-core 2.19); tests/lint/test_sanity.py then runs ansible-test sanity offline.
+SANITY_REQUIREMENTS = $(VENV)/lib/python3.11/site-packages/ansible_test/_data/requirements/sanity.*.txt
+
 $(VENV)/.installed: requirements.txt
-	@echo "==> Python virtualenv $(VENV) (pinned requirements.txt)"
+	@echo "==> Python virtualenv $(VENV) (pinned requirements.txt) and the wheels of ansible-test sanity"
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip download --quiet --disable-pip-version-check --only-binary=:all: --dest .cache/wheels \
+		pip==24.2 $$(printf -- '-r %s ' $(SANITY_REQUIREMENTS))
 	touch $@
 
 venv: $(VENV)/.installed
@@ -40,7 +47,7 @@ collection: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path build . >/dev/null
 	$(BIN)/ansible-galaxy collection install --force -p .cache/collections $(COLLECTION_TARBALL) >/dev/null
 
-lint: venv collection
+lint: venv host-packages collection
 	$(BIN)/python -m pytest -v tests/lint
 
 unit: venv host-packages collection
