@@ -31,3 +31,16 @@ def collection_tree(collection_tarball, tmp_path_factory):
     with tarfile.open(collection_tarball) as tar:
         tar.extractall(tree, filter="data")
     return tree
+
+
+@pytest.fixture(scope="session")
+def installed_collections(collection_tarball, tmp_path_factory):
+    """A collections path holding the tarball installed by ansible-galaxy (without its dependencies)."""
+    path = tmp_path_factory.mktemp("installed")
+    install = subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "install", "--force", "--no-deps", "-p", str(path),
+         str(collection_tarball)],
+        capture_output=True, text=True, check=False, cwd=path, env={"PATH": str(BIN) + ":/usr/bin:/bin"},
+    )
+    assert install.returncode == 0, install.stderr
+    return path
