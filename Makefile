@@ -17,20 +17,25 @@ COLLECTION_TARBALL = $(CURDIR)/build/redis_ha-sentinel_vip-$(shell sed -n 's/^ve
 help:
 	@sed -n 's/^#   //p' Makefile
 
-# Sanity requirements: the wheels ansible-test installs into its own sanity virtualenvs, exactly as
-# pinned by its requirement files in the pinned ansible-core, and the pip it bootstraps there
-# (24.2 for ansible-core 2.19); tests/lint/test_sanity.py then runs ansible-test sanity offline.
-SANITY_REQUIREMENTS = $(VENV)/lib/python3.11/site-packages/ansible_test/_data/requirements/sanity.*.txt
-
 $(VENV)/.installed: requirements.txt
-	@echo "==> Python virtualenv $(VENV) (pinned requirements.txt) and the wheels of ansible-test sanity"
+	@echo "==> Python virtualenv $(VENV) (pinned requirements.txt)"
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/pip download --quiet --disable-pip-version-check --only-binary=:all: --dest .cache/wheels \
+	touch $@
+
+# The wheels ansible-test installs into its own sanity virtualenvs, exactly as its requirement files in
+# the pinned ansible-core pin them, and the pip it bootstraps there (24.2 for ansible-core 2.19):
+# tests/lint/test_sanity.py runs ansible-test sanity offline from this directory.
+WHEELS := $(CURDIR)/.cache/wheels
+SANITY_REQUIREMENTS = $(VENV)/lib/python3.11/site-packages/ansible_test/_data/requirements/sanity.*.txt
+
+$(WHEELS)/.downloaded: $(VENV)/.installed
+	@echo "==> Wheels of ansible-test sanity's requirements in $(WHEELS)"
+	$(BIN)/pip download --quiet --disable-pip-version-check --only-binary=:all: --dest $(WHEELS) \
 		pip==24.2 $$(printf -- '-r %s ' $(SANITY_REQUIREMENTS))
 	touch $@
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed $(WHEELS)/.downloaded
 
 host-packages:
 	@scripts/ensure-host-packages.sh
