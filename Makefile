@@ -23,7 +23,19 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-venv: $(VENV)/.installed
+# The wheels ansible-test installs into its own sanity virtualenvs, exactly as its requirement files in
+# the pinned ansible-core pin them, and the pip it bootstraps there (24.2 for ansible-core 2.19):
+# tests/lint/test_sanity.py runs ansible-test sanity offline from this directory.
+WHEELS := $(CURDIR)/.cache/wheels
+SANITY_REQUIREMENTS = $(VENV)/lib/python3.11/site-packages/ansible_test/_data/requirements/sanity.*.txt
+
+$(WHEELS)/.downloaded: $(VENV)/.installed
+	@echo "==> Wheels of ansible-test sanity's requirements in $(WHEELS)"
+	$(BIN)/pip download --quiet --disable-pip-version-check --only-binary=:all: --dest $(WHEELS) \
+		pip==24.2 $$(printf -- '-r %s ' $(SANITY_REQUIREMENTS))
+	touch $@
+
+venv: $(VENV)/.installed $(WHEELS)/.downloaded
 
 host-packages:
 	@scripts/ensure-host-packages.sh
@@ -41,7 +53,7 @@ collection: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path build . >/dev/null
 	$(BIN)/ansible-galaxy collection install --force -p .cache/collections $(COLLECTION_TARBALL) >/dev/null
 
-lint: venv collection
+lint: venv host-packages collection
 	$(BIN)/python -m pytest -v tests/lint
 
 unit: venv host-packages collection

@@ -5,14 +5,14 @@ Starts a real redis-server (ACL check user, requirepass) and three redis-sentine
 127.0.0.1 (free ports, temporary directory), then runs each variant N times, interleaved, and reports
 CPU time (user+sys of the child and everything it waited for, from os.wait4) and wall time:
 
-  (a) our check:      /usr/bin/python3 -IS plugins/module_utils/_vip_check.py CONFIG
+  (a) our check compiled on every run: the launcher roles/keepalived/files/vip_check.py importing
+      redis_vip_check.py (= plugins/module_utils/_vip_check.py) with no byte-compiled cache (-B)
   (b) bash recipe:    bash -c 'redis-cli -h H -p P --user U info replication | grep -q role:master'
                       (password in REDISCLI_AUTH, not -a); asks Redis only, not Sentinel
   (c) bare python:    /usr/bin/python3 -I -S -c pass
   (d) our check as the keepalived role deploys it: the launcher roles/keepalived/files/vip_check.py
       importing redis_vip_check.py (= _vip_check.py) from its byte-compiled __pycache__ copy
       (--no-pyc to leave it out)
-  (e) our check run straight from a byte-compiled file (python3 -IS vip_check.pyc CONFIG), for comparison
 
 Not a test: it prints figures. Usage:  python3 scripts/bench-check-cpu.py [--runs 200]
 Everything it starts is stopped at the end (also on Ctrl-C).
@@ -21,7 +21,6 @@ Everything it starts is stopped at the end (also on Ctrl-C).
 import argparse
 import os
 import pathlib
-import py_compile
 import resource
 import shutil
 import signal
@@ -38,6 +37,14 @@ LAUNCHER = ROOT / "roles" / "keepalived" / "files" / "vip_check.py"
 ADMIN_PW = "bench-admin-pw"
 CHECK_USER, CHECK_PW = "vipcheck", "bench-check-pw"
 SENTINEL_PW = "bench-sentinel-pw"
+
+
+def deploy(directory):
+    """The check as the keepalived role installs it (launcher + redis_vip_check.py); the launcher's path."""
+    directory.mkdir()
+    shutil.copy(CHECK, directory / "redis_vip_check.py")
+    shutil.copy(LAUNCHER, directory / "vip_check.py")
+    return directory / "vip_check.py"
 
 
 def free_port():
@@ -126,22 +133,15 @@ def main():
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
         env_cli = dict(env, REDISCLI_AUTH=CHECK_PW)
         variants = [
-            ("(a) vip_check.py", [args.python, "-IS", str(CHECK), str(cfg)], env),
+            ("(a) launcher, no cache", [args.python, "-B", "-IS", str(deploy(tmp / "source")), str(cfg)], env),
             ("(b) bash+redis-cli", [bash, "-c", "%s -h 127.0.0.1 -p %d --user %s info replication | grep -q role:master"
                                     % (redis_cli, rport, CHECK_USER)], env_cli),
             ("(c) python3 -I -S pass", [args.python, "-I", "-S", "-c", "pass"], env),
         ]
         if not args.no_pyc:
-            deployed = tmp / "deployed"
-            deployed.mkdir()
-            shutil.copy(CHECK, deployed / "redis_vip_check.py")
-            shutil.copy(LAUNCHER, deployed / "vip_check.py")
-            subprocess.run([args.python, "-m", "py_compile", str(deployed / "redis_vip_check.py")], check=True)
-            variants.append(("(d) launcher + cache", [args.python, "-IS", str(deployed / "vip_check.py"), str(cfg)],
-                             env))
-            pyc = tmp / "vip_check.pyc"
-            py_compile.compile(str(CHECK), cfile=str(pyc), doraise=True)
-            variants.append(("(e) vip_check .pyc", [args.python, "-IS", str(pyc), str(cfg)], env))
+            launcher = deploy(tmp / "deployed")
+            subprocess.run([args.python, "-m", "py_compile", str(launcher.parent / "redis_vip_check.py")], check=True)
+            variants.append(("(d) launcher + cache", [args.python, "-IS", str(launcher), str(cfg)], env))
 
         # Warm-up, and make sure every variant gives the promote answer (exit 0) before measuring.
         for name, argv, venv in variants:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3 -IS
 # -*- coding: utf-8 -*-
 # Copyright: redis_ha maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -6,9 +5,11 @@
 
 Used two ways from this single file (see docs/check.md):
 
-* keepalived ``vrrp_script``: ``vip_check.py /path/to/check.conf``;
-  exit 0 = this node should hold the VIP, 1 = it should not,
-  2 = config/usage error (also "should not").
+* keepalived ``vrrp_script``: ``vip_check.py /path/to/check.conf``, where
+  ``vip_check.py`` is the launcher roles/keepalived/files/vip_check.py that
+  imports this file (installed as ``redis_vip_check.py`` beside it) and
+  exits with ``main()``'s code: 0 = this node should hold the VIP, 1 = it
+  should not, 2 = config/usage error (also "should not").
 * Ansible: ``redis_ha.sentinel_vip.vip_check`` module and other modules of
   the collection import ``evaluate``/``redis_call``/``redis_pipeline`` etc.
 
@@ -1277,7 +1278,3 @@ def main(argv):
     except Exception:  # logging must never change the verdict
         pass
     return EXIT_PROMOTE if result["promote"] else EXIT_DEMOTE
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -21,7 +21,7 @@ description:
     C(-NOAUTH); other answers (no server on that port, an error such as "no password is set") make it
     I(unknown), never I(refused).
 author:
-  - redis_ha maintainers
+  - redis_ha maintainers (@redis-ha)
 options:
   login_host:
     description: Address of the servers (IPv4, IPv6 or hostname).
@@ -54,11 +54,16 @@ options:
     default: 5
 notes:
   - Needs no Python library on the node besides the standard library.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
+    details: It only reads (C(AUTH)); check mode changes nothing.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 seealso:
   - module: redis_ha.sentinel_vip.redis_command
 """
@@ -104,7 +109,7 @@ def classify(credentials, host, timeout):
     """[(name, Exchange)] -> (accepted, refused, unknown) after one concurrent round of AUTH."""
     exchanges = [(c["name"], Exchange(host, c["port"], [auth_command(c.get("user"), c["password"])]))
                  for c in credentials]
-    run_exchanges([ex for _, ex in exchanges], time.monotonic() + timeout)
+    run_exchanges([ex for _name, ex in exchanges], time.monotonic() + timeout)
     accepted, refused, unknown = [], [], {}
     for name, ex in exchanges:
         if not ex.complete:

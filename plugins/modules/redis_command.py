@@ -33,22 +33,8 @@ description:
   - Sentinel's own C(SENTINEL FAILOVER) alone does not stop the old master from accepting writes while the
     failover runs; those writes are lost when it is turned into a replica. The pause is what prevents that.
 author:
-  - redis_ha maintainers
+  - redis_ha maintainers (@redis-ha)
 options:
-  login_host:
-    description: Redis (or Sentinel) address for I(command).
-    type: str
-    default: 127.0.0.1
-  login_port:
-    description: Port for I(command).
-    type: int
-    default: 6379
-  login_user:
-    description: ACL user (also used on every Redis node by I(switchover); needs admin rights there).
-    type: str
-  login_password:
-    description: Password of I(login_user).
-    type: str
   command:
     description: The command and its arguments, one list item each.
     type: list
@@ -96,8 +82,20 @@ options:
     type: int
     default: 500
 notes:
-  - Check mode runs I(command) only when I(read_only) is true; a I(switchover) in check mode only reports
-    the master and the target it would choose.
+  - I(login_host) and I(login_port) address the server of I(command). A I(switchover) uses I(login_user) and
+    I(login_password) on every Redis node of the group, so that user needs admin rights there.
+extends_documentation_fragment:
+  - redis_ha.sentinel_vip.login
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: partial
+    details: Check mode runs I(command) only when I(read_only) is true; a I(switchover) in check mode only
+      reports the master and the target it would choose.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -25,24 +25,8 @@ description:
     not know. Settings Redis cannot change at runtime (immutable ones such as C(daemonize)) fail with
     Redis' own error text, which names the setting; nothing is changed then.
 author:
-  - redis_ha maintainers
+  - redis_ha maintainers (@redis-ha)
 options:
-  login_host:
-    description: Address of the Redis server (IPv4, IPv6 or hostname; no Unix sockets).
-    type: str
-    default: 127.0.0.1
-  login_port:
-    description: Port of the Redis server.
-    type: int
-    default: 6379
-  login_user:
-    description:
-      - ACL user for C(AUTH user password). It needs C(config|get), C(config|set), C(config|rewrite) and
-        C(info) (the latter only when I(rewrite=true) and something must change).
-    type: str
-  login_password:
-    description: Password (of I(login_user), or of the default user when I(login_user) is not given).
-    type: str
   settings:
     description:
       - Wanted values, C(name -> value). Names are case-insensitive (sent lower-case).
@@ -68,6 +52,8 @@ options:
     default: true
 notes:
   - Supports check mode and diff mode. Check mode only reads (C(CONFIG GET), C(INFO server)).
+  - I(login_user) needs C(config|get), C(config|set), C(config|rewrite) and C(info) (the latter only when
+    I(rewrite=true) and something must change).
   - "Normalisation before comparing (Redis answers C(CONFIG GET) in a canonical form): values are split on
     whitespace and compared token by token, so extra blanks do not count; a token that is a memory size
     with a unit (C(b), C(k), C(kb), C(m), C(mb), C(g), C(gb), any case) counts as its number of bytes with
@@ -85,11 +71,17 @@ notes:
   - The module never writes its invocation to the managed node's journal (AnsibleModule C(no_log)),
     because I(settings) is a free-form dict whose values the argument spec cannot mask.
   - Needs no Python library on the node besides the standard library.
+extends_documentation_fragment:
+  - redis_ha.sentinel_vip.login
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
+    details: Check mode only reads (C(CONFIG GET), C(INFO server)); see the notes for its limits.
   diff_mode:
     support: full
+  platform:
+    platforms: posix
 seealso:
   - module: redis_ha.sentinel_vip.sentinel_config
 """
@@ -429,7 +421,6 @@ def main():
     if module._diff:
         result["diff"] = settings_diff(changed_settings)
     module.exit_json(**result)
-
 
 
 if __name__ == "__main__":

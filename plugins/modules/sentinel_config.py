@@ -24,22 +24,12 @@ description:
   - Fields are applied one by one (Sentinel has no atomic multi-field C(SENTINEL SET)); if Sentinel
     refuses one, the module fails naming it, and RV(changed_settings) lists the fields already applied.
 author:
-  - redis_ha maintainers
+  - redis_ha maintainers (@redis-ha)
 options:
-  login_host:
-    description: Address of the Sentinel (IPv4, IPv6 or hostname).
-    type: str
-    default: 127.0.0.1
   login_port:
-    description: Port of the Sentinel.
+    description: Port of the Sentinel (the other I(login_*) options are those of the Sentinel too).
     type: int
     default: 26379
-  login_user:
-    description: ACL user of the Sentinel, for C(AUTH user password).
-    type: str
-  login_password:
-    description: Password of the Sentinel (its C(requirepass), or the password of I(login_user)).
-    type: str
   master_name:
     description: Name of the monitored master (as in C(sentinel monitor)). The module never creates it.
     type: str
@@ -87,11 +77,17 @@ notes:
   - Global Sentinel settings (C(SENTINEL CONFIG SET)), C(rename-command) and the master address are out of
     scope; Sentinel owns the master address.
   - Needs no Python library on the node besides the standard library.
+extends_documentation_fragment:
+  - redis_ha.sentinel_vip.login
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
+    details: Check mode only reads (C(SENTINEL MASTER)).
   diff_mode:
     support: full
+  platform:
+    platforms: posix
 seealso:
   - module: redis_ha.sentinel_vip.redis_config
 """
@@ -224,7 +220,8 @@ def main():
             settings=dict(type="dict", default={}),
             auth_user=dict(type="str"),
             auth_pass=dict(type="str", no_log=True),
-            update_password=dict(type="str", choices=["on_create", "always"], default="on_create"),
+            # A policy (on_create/always), not a secret: its name only looks like one to Ansible's check.
+            update_password=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
         ),
         supports_check_mode=True,
         # settings is free-form: never log the invocation to the node's journal.
@@ -312,7 +309,6 @@ def main():
     if module._diff:
         result["diff"] = settings_diff(changed_settings)
     module.exit_json(**result)
-
 
 
 if __name__ == "__main__":

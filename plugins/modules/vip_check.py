@@ -29,7 +29,7 @@ description:
   - The module never changes anything, does not write the track script's state file and does not log
     to syslog. A demote verdict is not a failure; use C(failed_when) on RV(verdict) to make it one.
 author:
-  - redis_ha maintainers
+  - redis_ha maintainers (@redis-ha)
 options:
   config_file:
     description:
@@ -84,11 +84,16 @@ options:
 notes:
   - Supports check mode; it only reads.
   - Needs no Python library on the node besides the standard library.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
+    details: It only reads; check mode changes nothing.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""

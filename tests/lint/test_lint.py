@@ -1,12 +1,17 @@
 """Static checks of the collection: ansible-lint (production profile) and a collection build + install."""
 
+import json
 import pathlib
+import re
 import subprocess
 import sys
 import tarfile
 
+import yaml
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
+ROLES = ("redis", "sentinel", "keepalived")
 
 
 def test_ansible_lint_production_profile():
@@ -18,32 +23,43 @@ def test_ansible_lint_production_profile():
     assert result.returncode == 0, "ansible-lint reported violations"
 
 
-def test_collection_builds_and_installs(tmp_path):
-    build = subprocess.run(
-        [str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), str(ROOT)],
-        capture_output=True, text=True, check=False,
-    )
-    assert build.returncode == 0, build.stderr
-    tarballs = list(tmp_path.glob("redis_ha-sentinel_vip-*.tar.gz"))
-    assert len(tarballs) == 1
-    with tarfile.open(tarballs[0]) as tar:
+# What the tarball may hold: user content only (galaxy.yml build_ignore keeps the rest out).
+SHIPPED_DIRS = ("roles/", "plugins/", "playbooks/", "meta/", "changelogs/", "inventories/example/", "tests/sanity/")
+SHIPPED_FILES = {"README.md", "CHANGELOG.md", "LICENSE", "MANIFEST.json", "FILES.json",
+                 "bindep.txt", "ee-requirements.txt"}  # links to meta/ (meta/execution-environment.yml)
+
+
+def test_collection_builds_and_installs(collection_tarball, installed_collections, tmp_path):
+    with tarfile.open(collection_tarball) as tar:
         names = set(tar.getnames())
     for needed in ("roles/redis/tasks/main.yml", "roles/sentinel/tasks/main.yml", "roles/keepalived/tasks/main.yml",
-                   "plugins/modules/vip_check.py", "plugins/module_utils/_vip_check.py", "playbooks/site.yml"):
+                   "plugins/modules/vip_check.py", "plugins/module_utils/_vip_check.py", "playbooks/site.yml",
+                   "LICENSE", "README.md", "inventories/example/hosts.yml"):
         assert needed in names, needed
-    assert not any(n.startswith((".venv", ".cache", "build/")) for n in names)
-    install = subprocess.run(
-        [str(BIN / "ansible-galaxy"), "collection", "install", "--force", "-p", str(tmp_path / "c"), str(tarballs[0])],
-        capture_output=True, text=True, check=False, cwd=tmp_path, env={"PATH": str(BIN) + ":/usr/bin:/bin"},
-    )
-    assert install.returncode == 0, install.stderr
-    listed = subprocess.run(
-        [str(BIN / "ansible-doc"), "-t", "module", "redis_ha.sentinel_vip.vip_check"],
-        capture_output=True, text=True, check=False, cwd=tmp_path,
-        env={"ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "c"), "PATH": str(BIN) + ":/usr/bin:/bin"},
-    )
+    env = {"ANSIBLE_COLLECTIONS_PATH": str(installed_collections), "PATH": str(BIN) + ":/usr/bin:/bin"}
+    listed = subprocess.run([str(BIN / "ansible-doc"), "-t", "module", "redis_ha.sentinel_vip.vip_check"],
+                            capture_output=True, text=True, check=False, cwd=tmp_path, env=env)
     assert listed.returncode == 0, listed.stderr
     assert "sentinel" in listed.stdout.lower()
+    for role in ROLES:  # what `ansible-doc -t role` shows a user: every default, the entry point described
+        doc = subprocess.run([str(BIN / "ansible-doc"), "-t", "role", "-j", "redis_ha.sentinel_vip." + role],
+                             capture_output=True, text=True, check=False, cwd=tmp_path, env=env)
+        assert doc.returncode == 0, doc.stderr
+        main = json.loads(doc.stdout)["redis_ha.sentinel_vip." + role]["entry_points"]["main"]
+        assert main.get("description") and main.get("short_description"), role
+        shown = {name: option.get("default") for name, option in main["options"].items()}
+        expected = _documented_defaults(role)
+        assert {name: shown.get(name) for name in expected} == expected, role
+
+
+def test_tarball_holds_no_development_content(collection_tarball):
+    with tarfile.open(collection_tarball) as tar:
+        files = [m.name for m in tar.getmembers() if not m.isdir()]
+    strays = [name for name in files
+              if name not in SHIPPED_FILES and not name.startswith(SHIPPED_DIRS)
+              and not (name.startswith("docs/") and name.count("/") == 1 and name.endswith(".md"))]
+    assert not strays, "development content in the tarball (galaxy.yml build_ignore): %s" % strays
+    assert "docs/infrastructure.md" not in files  # the lab's Docker set-up, not the collection's
 
 
 def test_readme_variable_reference_matches_argument_specs():
@@ -52,12 +68,34 @@ def test_readme_variable_reference_matches_argument_specs():
     assert result.returncode == 0, result.stderr
 
 
-def test_every_default_is_in_argument_specs_and_commented():
-    import yaml
+# An int option whose default falls back on another role's variable: '{{ redis_port | default(6379) }}'.
+FALLBACK = re.compile(r"^\{\{ (\w+) \| default\((\w+)\) \}\}$")
 
-    for role in ("redis", "sentinel", "keepalived"):
+
+def _defaults(role):
+    return yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
+
+
+def _documented_defaults(role):
+    """What argument_specs must document for each value of defaults/main.yml: the value itself, except for an
+    int option defaulting to '{{ var | default(N) }}' (a template is no int for ansible-test and antsibull-docs):
+    N, with var named in the description."""
+    spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
+    options = spec["argument_specs"]["main"]["options"]
+    expected = {}
+    for name, value in _defaults(role).items():
+        match = FALLBACK.match(value) if isinstance(value, str) and options[name].get("type") == "int" else None
+        if match:
+            assert match.group(1) in options[name]["description"], name
+            value = yaml.safe_load(match.group(2))
+        expected[name] = value
+    return expected
+
+
+def test_every_default_is_in_argument_specs_and_commented():
+    for role in ROLES:
         lines = (ROOT / "roles" / role / "defaults" / "main.yml").read_text().splitlines()
-        defaults = yaml.safe_load("\n".join(lines)) or {}
+        defaults = _defaults(role)
         spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
         options = spec["argument_specs"]["main"]["options"]
         for name in defaults:
@@ -65,3 +103,6 @@ def test_every_default_is_in_argument_specs_and_commented():
             assert name in options, "%s: %s has no argument spec" % (role, name)
             index = next(i for i, line in enumerate(lines) if line.startswith(name + ":"))
             assert lines[index - 1].startswith("# "), "%s: %s has no comment" % (role, name)
+        # argument_specs documents the defaults (ansible-doc -t role); defaults/main.yml sets them
+        documented = {name: option["default"] for name, option in options.items() if "default" in option}
+        assert documented == _documented_defaults(role), "%s: argument_specs defaults differ from defaults/main.yml" % role

@@ -588,3 +588,34 @@ def test_no_secret_in_ansible_output(run):
     for secret in SECRETS:
         assert secret not in run["out"], secret
         assert secret not in dumped, secret
+
+
+def test_no_no_log_warning(run):
+    # Ansible warns about an option whose name looks secret (update_password) unless no_log is explicit.
+    assert "update_password" in run["out"]
+    assert "Module did not set no_log for" not in run["out"]
+
+
+def test_action_group_sets_the_login_options(tmp_path):
+    # meta/runtime.yml: module_defaults for group/redis_ha.sentinel_vip.redis reach redis_command.
+    proc = start_redis(tmp_path / "group-redis", REDIS_PW)
+    try:
+        play = """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/redis_ha.sentinel_vip.redis:
+      login_port: "{{ port }}"
+      login_password: "{{ password }}"
+  tasks:
+    - redis_ha.sentinel_vip.redis_command:
+        command: [PING]
+        read_only: true
+      register: pong
+    - ansible.builtin.assert:
+        that: pong.reply == 'PONG'
+"""
+        result, out = run_playbook(tmp_path, play, {"port": proc.port, "password": REDIS_PW}, verbosity=None)
+        assert result.returncode == 0, out[-3000:]
+    finally:
+        proc.terminate()

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from vipcheck_helpers import (
-    ADMIN_PW, NODE_PYTHON, SENTINEL_PW, VIP_CHECK, Proc, admin, base_cfg, free_port, start_redis, vc, write_cfg,
+    ADMIN_PW, CHECK_SCRIPT, NODE_PYTHON, SENTINEL_PW, Proc, admin, base_cfg, free_port, start_redis, vc, write_cfg,
 )
 
 SENTINEL_USER_PW = "sentinel-user-pw"
@@ -203,7 +203,7 @@ def test_watcher_follows_sentinel_events_not_only_its_poll(group, tmp_path):
             track = tmp_path / ("track-" + name)
             cfg = write_cfg(tmp_path / ("watch-%s.conf" % name),
                             **base_cfg(cluster, node=node, track_file=str(track), poll_ms=60000))
-            procs.append(subprocess.Popen([NODE_PYTHON, "-IS", str(VIP_CHECK), "--watch", str(cfg)],
+            procs.append(subprocess.Popen([NODE_PYTHON, "-IS", str(CHECK_SCRIPT), "--watch", str(cfg)],
                                           stderr=subprocess.PIPE, text=True))
             tracks[name] = track
         _wait("the first verdicts", lambda: tracks["m"].exists() and tracks["m"].read_bytes() == b"0\n"

@@ -4,22 +4,16 @@ handler does it. Real processes (conftest)."""
 
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from vipcheck_helpers import NODE_PYTHON, ROOT, VIP_CHECK, base_cfg, write_cfg  # noqa: E402
-
-LAUNCHER = ROOT / "roles" / "keepalived" / "files" / "vip_check.py"
+from vipcheck_helpers import NODE_PYTHON, base_cfg, deploy_check, write_cfg  # noqa: E402
 
 
 def _deploy(tmp_path):
-    d = tmp_path / "redis-vip-check"
-    d.mkdir()
-    shutil.copy(VIP_CHECK, d / "redis_vip_check.py")
-    shutil.copy(LAUNCHER, d / "vip_check.py")
+    d = deploy_check(tmp_path / "redis-vip-check").parent
     subprocess.run([NODE_PYTHON, "-m", "py_compile", str(d / "redis_vip_check.py")], check=True)
     return d
 

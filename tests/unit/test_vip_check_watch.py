@@ -8,7 +8,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from vipcheck_helpers import CHECK_USER, NODE_PYTHON, VIP_CHECK, admin, base_cfg, run_check, write_cfg  # noqa: E402
+from vipcheck_helpers import CHECK_SCRIPT, CHECK_USER, NODE_PYTHON, admin, base_cfg, run_check, write_cfg  # noqa: E402
 
 SLACK_S = 1.2  # interpreter start-up on a loaded CI machine
 
@@ -44,7 +44,7 @@ def test_an_unchanged_verdict_keeps_watching_within_the_window(tmp_path, cluster
 def test_a_change_during_the_window_is_reported_at_once(tmp_path, cluster):
     """The master's check user loses ROLE mid-run: the run must end with 'demote' long before the window."""
     cfg = _cfg(tmp_path, cluster, state="promote", watch_ms=6000, poll_ms=50, budget_ms=200)
-    proc = subprocess.Popen([NODE_PYTHON, "-IS", str(VIP_CHECK), str(cfg)], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([NODE_PYTHON, "-IS", str(CHECK_SCRIPT), str(cfg)], stderr=subprocess.PIPE, text=True)
     t0 = time.monotonic()
     try:
         time.sleep(0.8)

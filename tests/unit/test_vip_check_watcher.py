@@ -11,14 +11,14 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from vipcheck_helpers import CHECK_USER, NODE_PYTHON, VIP_CHECK, admin, base_cfg, write_cfg  # noqa: E402
+from vipcheck_helpers import CHECK_SCRIPT, CHECK_USER, NODE_PYTHON, admin, base_cfg, write_cfg  # noqa: E402
 
 
 def _start(tmp_path, cluster, env=None, **over):
     track = tmp_path / "track"
     cfg = write_cfg(tmp_path / "watch.conf", **base_cfg(cluster, track_file=str(track), poll_ms=50,
                                                           budget_ms=200, **over))
-    proc = subprocess.Popen([NODE_PYTHON, "-IS", str(VIP_CHECK), "--watch", str(cfg)],
+    proc = subprocess.Popen([NODE_PYTHON, "-IS", str(CHECK_SCRIPT), "--watch", str(cfg)],
                             stderr=subprocess.PIPE, text=True, env=env)
     return proc, track
 
@@ -103,7 +103,7 @@ def test_sd_notify_ready_and_watchdog(tmp_path, cluster):
 
 def test_watch_without_track_file_is_a_config_error(tmp_path, cluster):
     cfg = write_cfg(tmp_path / "bad.conf", **base_cfg(cluster))
-    res = subprocess.run([NODE_PYTHON, "-IS", str(VIP_CHECK), "--watch", str(cfg)], capture_output=True,
+    res = subprocess.run([NODE_PYTHON, "-IS", str(CHECK_SCRIPT), "--watch", str(cfg)], capture_output=True,
                          text=True, timeout=10, check=False)
     assert res.returncode == 2
     assert "track_file" in res.stderr

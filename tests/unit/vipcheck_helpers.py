@@ -16,6 +16,7 @@ Session-scoped "cluster" (started once, ~1 s):
 Destructive tests (SIGSTOP, BUSY) start their own throw-away redis-server.
 """
 
+import atexit
 import importlib.util
 import os
 import pathlib
@@ -24,10 +25,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VIP_CHECK = ROOT / "plugins" / "module_utils" / "_vip_check.py"
+LAUNCHER = ROOT / "roles" / "keepalived" / "files" / "vip_check.py"
 # The interpreter the nodes use (the script's shebang); fall back to the test interpreter.
 NODE_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -50,6 +53,21 @@ def _load_vip_check():
 
 
 vc = _load_vip_check()
+
+
+def deploy_check(directory):
+    """Lay the check out as the keepalived role installs it: the launcher vip_check.py next to
+    redis_vip_check.py (a copy of VIP_CHECK); return the launcher's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy(VIP_CHECK, directory / "redis_vip_check.py")
+    shutil.copy(LAUNCHER, directory / "vip_check.py")
+    return directory / "vip_check.py"
+
+
+# The command keepalived and redis-vip-watch run: `python3 -IS CHECK_SCRIPT [--watch] CONFIG`.
+_DEPLOYED = pathlib.Path(tempfile.mkdtemp(prefix="redis-vip-check-"))
+atexit.register(shutil.rmtree, _DEPLOYED, True)
+CHECK_SCRIPT = deploy_check(_DEPLOYED)
 
 
 def have_ipv6_loopback():
@@ -203,6 +221,6 @@ def base_cfg(cluster, node=None, **over):
 def run_check(cfg_path, timeout=10):
     """Run the file as keepalived does; return (exit code, wall seconds, stderr)."""
     t0 = time.monotonic()
-    proc = subprocess.run([NODE_PYTHON, "-IS", str(VIP_CHECK), str(cfg_path)], capture_output=True,
+    proc = subprocess.run([NODE_PYTHON, "-IS", str(CHECK_SCRIPT), str(cfg_path)], capture_output=True,
                           text=True, timeout=timeout, check=False)
     return proc.returncode, time.monotonic() - t0, proc.stderr

@@ -3,8 +3,10 @@
 # collection's plugins/module_utils/_vip_check.py); importing it instead of running it lets Python use
 # the byte-compiled copy the role writes to __pycache__, so a run does not compile ~1300 lines again.
 # A missing or stale cache only costs time: Python then compiles the source in memory.
-#     python3 -IS vip_check.py CONFIG_FILE        exit 0 = hold the VIP, 1 = do not, 2 = config error
-#     python3 -IS vip_check.py --watch CONFIG_FILE
+# The command line lives here, not in the module_utils file (an Ansible module_utils has no shebang
+# and does not exit the interpreter). keepalived and redis-vip-watch name the interpreter themselves:
+#     /usr/bin/python3 -IS vip_check.py CONFIG_FILE        exit 0 = hold the VIP, 1 = do not, 2 = config error
+#     /usr/bin/python3 -IS vip_check.py --watch CONFIG_FILE
 import sys
 
 sys.path.insert(0, __file__.rpartition("/")[0] or ".")
