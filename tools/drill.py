@@ -95,9 +95,10 @@ def now() -> float:
 class Writer(threading.Thread):
     """Sequenced writes through the VIP: SET drill:<run>:<seq> + INFO server (which node answered)."""
 
-    def __init__(self, run_id: str, wait_replicas: int = 0, wait_ms: int = 200):
+    def __init__(self, run_id: str, wait_replicas: int = 0, wait_ms: int = 200, host: str | None = None):
         super().__init__(daemon=True)
         self.run_id, self.stop, self.results = run_id, threading.Event(), []
+        self.host = host  # None: through the VIP; else straight to that node (a client that bypasses the VIP)
         # wait_replicas > 0: each SET is followed by WAIT <n> <ms>; a write counts as acknowledged only when
         # WAIT reports at least n replicas (what a client that needs zero loss does)
         self.wait_replicas, self.wait_ms = wait_replicas, wait_ms
@@ -110,7 +111,8 @@ class Writer(threading.Thread):
             ok, err, run_id = False, None, None
             try:
                 if client is None:
-                    client = lab.vip_client(timeout=WRITE_TIMEOUT_S)
+                    client = (lab.redis_client(self.host, user="default", timeout=WRITE_TIMEOUT_S) if self.host
+                              else lab.vip_client(timeout=WRITE_TIMEOUT_S))
                 pipe = client.pipeline(transaction=False)
                 pipe.set("drill:%s:%d" % (self.run_id, seq), str(seq))
                 if self.wait_replicas:
@@ -564,8 +566,13 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
     run_id = uuid.uuid4().hex[:8]
     base_synced = write_base_keys(ips[master], run_id)
     writer, monitor = Writer(run_id, wait_replicas), Monitor(ips)
+    # partition: a second client writes straight to the master's own address, as a client that bypasses
+    # the VIP would; how long the isolated master keeps acknowledging it is min-replicas-max-lag's window
+    direct = Writer(run_id + "d", host=ips[master]) if fault == "partition" else None
     monitor.start()
     writer.start()
+    if direct:
+        direct.start()
     time.sleep(before_s)
     note = {}
     try:
@@ -575,8 +582,12 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
         while now() < end:
             time.sleep(0.1)
     finally:
-        stop_threads(writer, monitor)
+        stop_threads(writer, monitor, *([direct] if direct else []))
     t_end = now()
+    if direct:
+        acked = [w for w in direct.results if w["ok"] and w["t0"] >= t_fault]
+        note["direct_last_ack_after_fault_s"] = round(max(w["t1"] for w in acked) - t_fault, 3) if acked else 0.0
+        note["direct_acked_after_fault"] = len(acked)
     # Sentinel's final master (the two or three Sentinels that answer), read with the admin user
     fmaster, fip = majority_master(lab.node_ips())
     final_client = None
@@ -605,8 +616,9 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
         result["replica_keys_lost"] = max((v for v in result["base_keys_missing"].values() if v is not None),
                                           default=None)
         cli = lab.redis_client(lab.node_ips()[m], timeout=5)
-        for i in range(0, len(writer.results) + 1, 500):
-            cli.delete(*["drill:%s:%d" % (run_id, s) for s in range(i + 1, i + 501)])
+        for w in [writer] + ([direct] if direct else []):
+            for i in range(0, len(w.results) + 1, 500):
+                cli.delete(*["drill:%s:%d" % (w.run_id, s) for s in range(i + 1, i + 501)])
         cli.close()
     except (RuntimeError, redis.RedisError, OSError) as exc:
         result["cleanup_error"] = str(exc)[:200]
