@@ -876,7 +876,7 @@ def soak_plot(writes, events, monitor, ips, t_start, report, out: pathlib.Path):
                       "failed %.1f s, VIP on the majority's master after every fault: %s, polls with two VIP holders: %d"
                       % (report["faults"], report["duration_s"], report["writes"], report["acked"],
                          report["lost_acked"], report["lost_outside_partition_window"], report["failed_writes_s"],
-                         report["vip_ok_after_every_fault"], report["double_vip_polls"]), fontsize=9)
+                         report["vip_ok_after_every_fault"], report["double_vip_polls"]), fontsize=9, pad=60)
     for ev in events:
         x = ev["t"] - t_start
         for ax in axes:
