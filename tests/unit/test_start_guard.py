@@ -148,3 +148,24 @@ def test_check_mode_validates_the_guard_config(tmp_path):
     assert guard.main(["guard", "--check", str(bad)]) == 2
     bad.write_text("unknown_key=1\n")
     assert guard.main(["guard", "--check", str(bad)]) == 2
+
+
+def test_silent_nodes_cost_one_timeout_not_one_each(tmp_path):
+    """Sentinels and peers that accept the connection and never answer (a frozen or cut-off node): the guard
+    asks all of them at once, so a look at the group costs one QUERY_TIMEOUT_S, not one per node."""
+    import socket
+    silent = []
+    try:
+        for _ in range(5):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            s.listen(8)
+            silent.append(s)
+        ports = [s.getsockname()[1] for s in silent]
+        rc, env, took = run(tmp_path, redis_conf(tmp_path, manifest=False),
+                            guard_conf(tmp_path, free_port(), ports[:2], sentinels=ports[2:]))
+    finally:
+        for s in silent:
+            s.close()
+    assert (rc, env) == (0, "REDIS_HA_START_ARGS=")  # nobody answered: no replica of it is known to hold keys
+    assert guard.QUERY_TIMEOUT_S <= took < 2 * guard.QUERY_TIMEOUT_S

@@ -114,63 +114,56 @@ def split_list(text, default_port):
     return [resp.split_hostport(item, default_port) for item in (text or "").split()]
 
 
-def peer_view(conf, host, port):
-    """(role, master "host:port" it follows or None, keys it holds) of one peer, or None."""
-    try:
-        rep, ks = resp.redis_pipeline(host, port, [["INFO", "replication"], ["INFO", "keyspace"]],
-                                      user=conf.get("redis_user") or None,
-                                      password=conf.get("redis_password") or None, timeout=QUERY_TIMEOUT_S)
-    except (OSError, resp.RespError):
-        return None
-    info = dict(line.split(":", 1) for line in resp.resp_to_text(rep).splitlines() if ":" in line)
-    keys = 0
-    for line in resp.resp_to_text(ks).splitlines():
-        if line.startswith("db") and "keys=" in line:
-            keys += int(line.split("keys=", 1)[1].split(",", 1)[0])
-    following = None
-    if info.get("role") == "slave":
-        following = resp.format_hostport(resp.canonical_host(info.get("master_host", "")),
-                                         int(info.get("master_port", "0")))
-    return info.get("role"), following, keys
-
-
-def sentinel_majority(conf):
-    """The "host:port" a majority of the configured Sentinels names, or None."""
+def ask_group(conf):
+    """Asks every Sentinel and every peer at once (one deadline, QUERY_TIMEOUT_S): returns (the "host:port"
+    a majority of the configured Sentinels names or None, {peer "host:port": (role, master it follows or
+    None, keys) or None when it did not answer})."""
     sentinels = split_list(conf.get("sentinels"), 26379)
+    peers = split_list(conf.get("peers"), 6379)
+    s_auth = resp.auth_command(None, conf.get("sentinel_password") or None)
+    r_auth = resp.auth_command(conf.get("redis_user") or None, conf.get("redis_password") or None)
+    s_exs = [resp.Exchange(h, p, ([s_auth] if s_auth else []) +
+                           [["SENTINEL", "get-master-addr-by-name", conf.get("master_name", "")]]) for h, p in sentinels]
+    p_exs = [resp.Exchange(h, p, ([r_auth] if r_auth else []) + [["INFO", "replication"], ["INFO", "keyspace"]])
+             for h, p in peers]
+    resp.run_exchanges(s_exs + p_exs, time.monotonic() + QUERY_TIMEOUT_S)
     named = []
-    for host, port in sentinels:
-        try:
-            addr = resp.redis_call(host, port, ["SENTINEL", "get-master-addr-by-name", conf["master_name"]],
-                                   password=conf.get("sentinel_password") or None, timeout=QUERY_TIMEOUT_S)
-        except (OSError, resp.RespError):
-            continue
-        if addr:
+    for ex in s_exs:
+        addr = ex.replies[-1] if ex.complete else None
+        if isinstance(addr, list) and len(addr) == 2:
             named.append(resp.format_hostport(resp.canonical_host(resp.resp_to_text(addr[0])),
                                               int(resp.resp_to_text(addr[1]))))
-    for candidate in set(named):
-        if named.count(candidate) >= len(sentinels) // 2 + 1:
-            return candidate
-    return None
+    majority = next((c for c in set(named) if named.count(c) >= len(sentinels) // 2 + 1), None)
+    views = {}
+    for (host, port), ex in zip(peers, p_exs):
+        key = resp.format_hostport(host, port)
+        rep, ks = (ex.replies[-2:] if ex.complete else (None, None))
+        if not isinstance(rep, bytes) or not isinstance(ks, bytes):
+            views[key] = None
+            continue
+        info = dict(line.split(":", 1) for line in resp.resp_to_text(rep).splitlines() if ":" in line)
+        keys = sum(int(line.split("keys=", 1)[1].split(",", 1)[0])
+                   for line in resp.resp_to_text(ks).splitlines() if line.startswith("db") and "keys=" in line)
+        following = None
+        if info.get("role") == "slave":
+            following = resp.format_hostport(resp.canonical_host(info.get("master_host", "")),
+                                             int(info.get("master_port", "0")))
+        views[key] = (info.get("role"), following, keys)
+    return majority, views
 
 
 def decide(conf, rconf, me):
     """One look at the group: ("start", args, why) or ("hold", None, why)."""
-    majority = sentinel_majority(conf) if conf.get("sentinels") else None
+    majority, views = ask_group(conf)
     if majority and majority != me:
         host, port = resp.split_hostport(majority, 6379)
         return "start", ["--replicaof", resp.strip_brackets(host), str(port)], \
             "a majority of the Sentinels names %s: starting as its replica" % majority
-    followers, answered = [], 0
-    for host, port in split_list(conf.get("peers"), 6379):
-        view = peer_view(conf, host, port)
-        if view is None:
-            continue
-        answered += 1
-        if view[1] == me and view[2] > 0:
-            followers.append("%s (%d keys)" % (resp.format_hostport(host, port), view[2]))
+    followers = ["%s (%d keys)" % (peer, view[2]) for peer, view in views.items()
+                 if view is not None and view[1] == me and view[2] > 0]
     if not followers:
         return "start", [], ("no replica of this node holds keys (%d of %d peers answered)"
-                             % (answered, len(split_list(conf.get("peers"), 6379))))
+                             % (sum(1 for v in views.values() if v is not None), len(views)))
     state, why = data_state(rconf)
     if conf["mode"] == "auto" and state == "current":
         return "start", [], "%s; replicas %s resync from it" % (why, ", ".join(followers))
