@@ -9,6 +9,12 @@ acknowledged writes and writes accepted by a deposed master. Table + JSON + PNG 
 Faults:
   kill-master        docker kill of the master container (restarted and rejoined after the run)
   kill-redis-server  SIGKILL of redis-server only on the master (systemd restarts it)
+  crash-restart      the same fault under the name of issue 10: the master's Redis crashes and comes back with its
+                     data (append-only file intact)
+  restart-empty      the master's data files are deleted, then its redis-server is killed (systemd restarts it
+                     with an empty data set: the start-up guard must hold it until Sentinel has failed over)
+  freeze-redis       SIGSTOP of redis-server on the master for --freeze seconds (default 6), then SIGCONT
+  kill-replica       docker kill of one replica (restarted after the run)
   switchover         ansible-playbook playbooks/switchover.yml (planned, zero-loss sequence)
   rolling-restart    ansible-playbook playbooks/rolling_restart.yml (replicas, switchover, old master)
   sentinel-failover  plain SENTINEL FAILOVER (the naive planned switchover, for comparison)
@@ -17,8 +23,9 @@ Faults:
   crash-keepalived   SIGKILL of keepalived on the master (systemd restarts it: keepalived_restart)
   stale-old-master   kill the master, wait for the failover, then start the old master again (the fault
                      instant is the start of the stale old master)
-  partition          iptables inside the master container: drop all traffic to/from the two other nodes,
-                     the control machine (the client) still reaches it (healed after the run)
+  partition          iptables inside the master container (one docker exec, the rules at once): drop all traffic
+                     to/from the two other nodes, the control machine (the client) still reaches it (healed after
+                     the run)
   stop-sentinel      systemctl stop redis-sentinel on the master node (started again after the run)
   migrate-engine     ansible-playbook playbooks/migrate_engine.yml with REDIS_HA_ENGINE=valkey (Redis ->
                      Valkey, node by node; one-way: the lab runs Valkey afterwards and the drill follows it)
@@ -55,13 +62,15 @@ import redis  # noqa: E402
 
 ROOT = lab.ROOT
 FAULTS = ("kill-master", "kill-redis-server", "switchover", "rolling-restart", "migrate-engine", "sentinel-failover",
-          "stop-keepalived",
-          "crash-keepalived", "stale-old-master", "partition", "stop-sentinel")
+          "stop-keepalived", "crash-keepalived", "stale-old-master", "partition", "stop-sentinel", "crash-restart",
+          "restart-empty", "freeze-redis", "kill-replica")
 DEFAULT_FAULTS = ("kill-master", "kill-redis-server", "switchover", "stale-old-master", "partition", "stop-sentinel",
                   "crash-keepalived")
 CADENCE_S = 0.02          # one write attempt every 20 ms
 WRITE_TIMEOUT_S = 0.2     # client socket / connect timeout (short, as an application would set it)
 POLL_S = 0.05             # Sentinel / role poll period of the monitor
+BASE_KEYS = 2000          # keys written before the fault; every node must hold all of them after the run
+FREEZE_S = 6.0            # freeze-redis: seconds between SIGSTOP and SIGCONT
 QUIET_S = 2.0             # an "error-free period" must last at least this long up to the end of the run
 # How long to wait for the group to be whole again (healthy_s) and, in stale-old-master, for the failover
 # before the old master is started again (failover_s): the recipe fails over in 30-90 s.
@@ -88,9 +97,13 @@ def now() -> float:
 class Writer(threading.Thread):
     """Sequenced writes through the VIP: SET drill:<run>:<seq> + INFO server (which node answered)."""
 
-    def __init__(self, run_id: str):
+    def __init__(self, run_id: str, wait_replicas: int = 0, wait_ms: int = 200, host: str | None = None):
         super().__init__(daemon=True)
         self.run_id, self.stop, self.results = run_id, threading.Event(), []
+        self.host = host  # None: through the VIP; else straight to that node (a client that bypasses the VIP)
+        # wait_replicas > 0: each SET is followed by WAIT <n> <ms>; a write counts as acknowledged only when
+        # WAIT reports at least n replicas (what a client that needs zero loss does)
+        self.wait_replicas, self.wait_ms = wait_replicas, wait_ms
 
     def run(self):
         client, seq, nxt = None, 0, now()
@@ -100,17 +113,22 @@ class Writer(threading.Thread):
             ok, err, run_id = False, None, None
             try:
                 if client is None:
-                    client = lab.vip_client(timeout=WRITE_TIMEOUT_S)
+                    client = (lab.redis_client(self.host, user="default", timeout=WRITE_TIMEOUT_S) if self.host
+                              else lab.vip_client(timeout=WRITE_TIMEOUT_S))
                 pipe = client.pipeline(transaction=False)
                 pipe.set("drill:%s:%d" % (self.run_id, seq), str(seq))
+                if self.wait_replicas:
+                    pipe.execute_command("WAIT", self.wait_replicas, self.wait_ms)
                 pipe.info("server")
                 res = pipe.execute(raise_on_error=False)
                 if isinstance(res[0], Exception):
                     err = str(res[0])[:60]
                 else:
                     ok = bool(res[0])
-                if isinstance(res[1], dict):
-                    run_id = res[1].get("run_id")
+                if ok and self.wait_replicas and not (isinstance(res[1], int) and res[1] >= self.wait_replicas):
+                    ok, err = False, "WAIT: %s replicas" % (res[1],)
+                if isinstance(res[-1], dict):
+                    run_id = res[-1].get("run_id")
             except Exception as exc:  # noqa: BLE001 - every client failure is a failed write
                 err = type(exc).__name__ + ": " + str(exc)[:50]
                 if client is not None:
@@ -302,9 +320,29 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         t = now()
         lab.docker("kill", master)
         return t
-    if fault in ("kill-redis-server", "crash-keepalived"):
+    if fault in ("kill-redis-server", "crash-restart", "crash-keepalived"):
         t = now()
-        _exec(master, "systemctl", "kill", "-s", "KILL", lab.units()["server"] if fault == "kill-redis-server" else "keepalived")
+        _exec(master, "systemctl", "kill", "-s", "KILL", "keepalived" if fault == "crash-keepalived" else lab.units()["server"])
+        return t
+    if fault == "restart-empty":
+        data = lab.group_vars().get("redis_data_dir", lab.units()["data_dir"])
+        t = now()
+        _exec(master, "sh", "-c", "rm -rf %s/appendonlydir %s/dump.rdb && systemctl kill -s KILL %s"
+              % (data, data, lab.units()["server"]))
+        return t
+    if fault == "freeze-redis":
+        t = now()
+        _exec(master, "systemctl", "kill", "-s", "STOP", lab.units()["server"])
+        timer = threading.Timer(FREEZE_S - (now() - t), _exec, (master, "systemctl", "kill", "-s", "CONT",
+                                                                lab.units()["server"]))
+        timer.daemon = True
+        timer.start()
+        note["freeze_s"] = FREEZE_S
+        return t
+    if fault == "kill-replica":
+        note["target"] = next(n for n in ips if n != master)
+        t = now()
+        lab.docker("kill", note["target"])
         return t
     if fault == "stop-keepalived":
         t = now()
@@ -329,11 +367,8 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         note["playbook_s"] = round(now() - t, 2)
         return t
     if fault == "partition":
-        peers = [ip for n, ip in ips.items() if n != master]
         t = now()
-        for ip in peers:
-            _exec(master, "iptables", "-I", "INPUT", "-s", ip, "-j", "DROP")
-            _exec(master, "iptables", "-I", "OUTPUT", "-d", ip, "-j", "DROP")
+        _exec(master, "sh", "-c", partition_rules(master, ips, "-I"))
         return t
     if fault == "stale-old-master":
         lab.docker("kill", master)
@@ -355,17 +390,56 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
     raise ValueError(fault)
 
 
-def repair(fault: str, master: str, ips: dict):
-    if fault == "kill-master":
-        lab.docker("start", master, check=False)
+def partition_rules(master: str, ips: dict, action: str) -> str:
+    """One shell line inserting (-I) or deleting (-D) the DROP rules for both peers, so that the partition
+    starts (and heals) at once, not one docker exec per rule."""
+    rules = []
+    for ip in [ip for n, ip in ips.items() if n != master]:
+        rules += ["iptables %s INPUT -s %s -j DROP" % (action, ip), "iptables %s OUTPUT -d %s -j DROP" % (action, ip)]
+    return "; ".join(rules)
+
+
+def wait_in_sync(node: str, since: float, timeout: float = 120.0) -> dict:
+    """Waits (bounded) until `node` is a replica in sync; seconds from `since` and from its redis-server's
+    start (systemd's ExecMainStartTimestampMonotonic: the same clock as time.monotonic on this host)."""
+    end = since + timeout
+    while now() < end:
+        ip = lab.node_ip(node)
+        if ip:
+            try:
+                info = lab.redis_client(ip, timeout=0.5).info("replication")
+            except (redis.RedisError, OSError):
+                info = {}
+            if (info.get("role") == "slave" and info.get("master_link_status") == "up"
+                    and not info.get("master_sync_in_progress")):
+                t = now()
+                res = _exec(node, "systemctl", "show", "-p", "ExecMainStartTimestampMonotonic", "--value",
+                            "redis-server", timeout=10)
+                started = int(res.stdout.strip() or 0) / 1e6
+                return {"rejoin_s": round(t - since, 2),
+                        "rejoin_after_redis_start_s": round(t - started, 2) if started > since - 60 else None}
+        time.sleep(0.1)
+    return {"rejoin_s": None}
+
+
+def repair(fault: str, master: str, ips: dict, note: dict | None = None) -> dict:
+    """Undoes the fault; for a node that restarts, returns how long it took to be a replica in sync again."""
+    if fault in ("kill-master", "kill-replica"):
+        node = (note or {}).get("target", master)
+        t = now()
+        lab.docker("start", node, check=False)
+        return wait_in_sync(node, t)
+    if fault in ("restart-empty", "crash-restart", "kill-redis-server"):
+        return {}
+    if fault == "freeze-redis":
+        _exec(master, "systemctl", "kill", "-s", "CONT", "redis-server")
     elif fault in ("stop-keepalived", "crash-keepalived"):
         _exec(master, "systemctl", "start", "keepalived")  # a no-op when systemd restarted it
     elif fault == "stop-sentinel":
         _exec(master, "systemctl", "start", lab.units()["sentinel"])
     elif fault == "partition":
-        for ip in [ip for n, ip in ips.items() if n != master]:
-            _exec(master, "iptables", "-D", "INPUT", "-s", ip, "-j", "DROP")
-            _exec(master, "iptables", "-D", "OUTPUT", "-d", ip, "-j", "DROP")
+        _exec(master, "sh", "-c", partition_rules(master, ips, "-D"))
+    return {}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -449,14 +523,65 @@ def analyse(writes, t_fault, t_end, sentinel_polls, run_ids, ips, final_master_i
     }
 
 
+def stop_threads(*threads):
+    for thread in threads:
+        thread.stop.set()
+        thread.join(5)
+
+
+def write_base_keys(master_ip: str, run_id: str, count: int = BASE_KEYS) -> int:
+    """Writes `count` keys on the master before the fault and waits until both replicas have them; returns
+    the number of replicas WAIT reported."""
+    cli = lab.redis_client(master_ip, timeout=10)
+    try:
+        pipe = cli.pipeline(transaction=False)
+        for i in range(count):
+            pipe.set("drill:%s:base:%d" % (run_id, i), "x" * 100)
+        pipe.execute()
+        return cli.execute_command("WAIT", 2, 5000)
+    finally:
+        cli.close()
+
+
+def base_keys_missing(run_id: str, count: int = BASE_KEYS, delete: bool = False) -> dict:
+    """Keys written by write_base_keys that each node no longer holds ({node: missing}); deletes them on the
+    master afterwards when asked."""
+    keys = ["drill:%s:base:%d" % (run_id, i) for i in range(count)]
+    missing, master_ip = {}, None
+    for name, ip in lab.node_ips().items():
+        if not ip:
+            missing[name] = None
+            continue
+        cli = lab.redis_client(ip, timeout=5)
+        try:
+            missing[name] = sum(1 for v in cli.mget(keys) if v is None)
+            if cli.execute_command("ROLE")[0] == b"master":
+                master_ip = ip
+        except (redis.RedisError, OSError):
+            missing[name] = None
+        finally:
+            cli.close()
+    if delete and master_ip:  # only once every node has been counted (the DEL replicates)
+        cli = lab.redis_client(master_ip, timeout=5)
+        cli.delete(*keys)
+        cli.close()
+    return missing
+
+
 def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, before_s: float = 2.0,
-            setup: dict = OURS) -> dict:
+            setup: dict = OURS, wait_replicas: int = 0) -> dict:
     master = wait_healthy(setup["healthy_s"])
     ips = lab.node_ips()
     run_id = uuid.uuid4().hex[:8]
-    writer, monitor = Writer(run_id), Monitor(ips)
+    base_synced = write_base_keys(ips[master], run_id)
+    writer, monitor = Writer(run_id, wait_replicas), Monitor(ips)
+    # partition: a second client writes straight to the master's own address, as a client that bypasses
+    # the VIP would; how long the isolated master keeps acknowledging it is min-replicas-max-lag's window
+    direct = Writer(run_id + "d", host=ips[master]) if fault == "partition" else None
     monitor.start()
     writer.start()
+    if direct:
+        direct.start()
     time.sleep(before_s)
     note = {}
     try:
@@ -467,11 +592,12 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
         while now() < end:
             time.sleep(0.1)
     finally:
-        writer.stop.set()
-        writer.join(5)
-        monitor.stop.set()
-        monitor.join(5)
+        stop_threads(writer, monitor, *([direct] if direct else []))
     t_end = now()
+    if direct:
+        acked = [w for w in direct.results if w["ok"] and w["t0"] >= t_fault]
+        note["direct_last_ack_after_fault_s"] = round(max(w["t1"] for w in acked) - t_fault, 3) if acked else 0.0
+        note["direct_acked_after_fault"] = len(acked)
     # Sentinel's final master (the two or three Sentinels that answer), read with the admin user
     fmaster, fip = majority_master(lab.node_ips())
     final_client = None
@@ -487,20 +613,57 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
     if final_client is not None:
         final_client.close()
     result.update({"fault": fault, "run": index, "old_master": master, "final_master": fmaster,
-                   "observe_s": observe_s, "cadence_s": CADENCE_S, "timeout_s": WRITE_TIMEOUT_S, **note})
+                   "observe_s": observe_s, "cadence_s": CADENCE_S, "timeout_s": WRITE_TIMEOUT_S,
+                   "wait_replicas": wait_replicas, "base_keys": BASE_KEYS, "base_keys_synced_to": base_synced, **note})
     if out:
         plot(fault, index, writer.results, monitor, ips, t_fault, t_start, result, out, setup)
-    repair(fault, master, ips)
-    # cleanup of the run's keys once the group is whole again (keeps the lab small)
+    result.update(repair(fault, master, ips, note))
+    # every node must still hold the keys written before the fault; then the run's keys are removed once the
+    # group is whole again (keeps the lab small)
     try:
         m = wait_healthy(setup["healthy_s"])
+        result["base_keys_missing"] = base_keys_missing(run_id, delete=True)
+        result["replica_keys_lost"] = max((v for v in result["base_keys_missing"].values() if v is not None),
+                                          default=None)
         cli = lab.redis_client(lab.node_ips()[m], timeout=5)
-        for i in range(0, len(writer.results) + 1, 500):
-            cli.delete(*["drill:%s:%d" % (run_id, s) for s in range(i + 1, i + 501)])
+        for w in [writer] + ([direct] if direct else []):
+            for i in range(0, len(w.results) + 1, 500):
+                cli.delete(*["drill:%s:%d" % (w.run_id, s) for s in range(i + 1, i + 501)])
         cli.close()
     except (RuntimeError, redis.RedisError, OSError) as exc:
         result["cleanup_error"] = str(exc)[:200]
     return result
+
+
+def draw_timeline(axes, writes, monitor, ips, t0, size=1.0, sentinel_step=1):
+    """The four panes of a timeline (writes ok/failed, node that answered, VIP holder, each Sentinel's
+    master) against seconds from t0; the caller sets the title and the markers."""
+    names = list(ips)
+    ypos = {n: i for i, n in enumerate(names)}
+    ok = [w["t0"] - t0 for w in writes if w["ok"]]
+    bad = [w["t0"] - t0 for w in writes if not w["ok"]]
+    axes[0].vlines(ok, 0.5, 1.5, colors="tab:green", linewidth=0.6 * size, label="ok")
+    axes[0].vlines(bad, -0.5, 0.5, colors="tab:red", linewidth=0.6 * size, label="failed")
+    axes[0].set_yticks([0, 1], ["failed", "ok"])
+    served = [(w["t0"] - t0, ypos.get(w.get("node"), -1)) for w in writes if w["ok"]]
+    if served:
+        axes[1].scatter(*zip(*served), s=2 * size, c="tab:blue")
+    axes[1].set_ylabel("write\nserved by", fontsize=8)
+    vip = [(t - t0, ypos[n]) for t, held in monitor.vip for n in held]
+    if vip:
+        axes[2].scatter(*zip(*vip), s=4 * size, c="tab:orange")
+    axes[2].set_ylabel("VIP on", fontsize=8)
+    for j, n in enumerate(names):
+        pts = [(t - t0, ypos[m]) for t, named in monitor.sentinel[::sentinel_step]
+               for m in [next((k for k, ip in ips.items() if ip == named.get(n)), None)] if m]
+        if pts:
+            axes[3].scatter([p[0] for p in pts], [p[1] + (j - 1) * 0.15 for p in pts], s=2 * size,
+                            label="Sentinel on %s" % n)
+    axes[3].set_ylabel("Sentinel's\nmaster", fontsize=8)
+    axes[3].legend(fontsize=6, loc="upper right")
+    for ax in axes[1:]:
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        ax.set_ylim(-0.6, len(names) - 0.4)
 
 
 def plot(fault, index, writes, monitor, ips, t_fault, t_start, result, out: pathlib.Path, setup: dict = OURS):
@@ -508,35 +671,11 @@ def plot(fault, index, writes, monitor, ips, t_fault, t_start, result, out: path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(ips)
-    ypos = {n: i for i, n in enumerate(names)}
     fig, axes = plt.subplots(4, 1, sharex=True, figsize=(10, 6), gridspec_kw={"height_ratios": [1, 1.2, 1.2, 1.2]})
-    ok = [w["t0"] - t_fault for w in writes if w["ok"]]
-    bad = [w["t0"] - t_fault for w in writes if not w["ok"]]
-    axes[0].vlines(ok, 0.5, 1.5, colors="tab:green", linewidth=0.6, label="ok")
-    axes[0].vlines(bad, -0.5, 0.5, colors="tab:red", linewidth=0.6, label="failed")
-    axes[0].set_yticks([0, 1], ["failed", "ok"])
+    draw_timeline(axes, writes, monitor, ips, t_fault)
     axes[0].set_title(setup["title"] + "%s run %d: recovery %s s, failed %.2f s, lost %s, deposed acks %d"
                       % (fault, index, result["recovery_s"], result["failed_s"], result["lost_acked"],
                          result["deposed_acks"]), fontsize=9)
-    served = [(w["t0"] - t_fault, ypos.get(w.get("node"), -1)) for w in writes if w["ok"]]
-    if served:
-        axes[1].scatter(*zip(*served), s=2, c="tab:blue")
-    axes[1].set_ylabel("write\nserved by", fontsize=8)
-    vip = [(t - t_fault, ypos[n]) for t, held in monitor.vip for n in held]
-    if vip:
-        axes[2].scatter(*zip(*vip), s=4, c="tab:orange")
-    axes[2].set_ylabel("VIP on", fontsize=8)
-    for j, n in enumerate(names):
-        pts = [(t - t_fault, ypos[m]) for t, named in monitor.sentinel
-               for m in [next((k for k, ip in ips.items() if ip == named.get(n)), None)] if m]
-        if pts:
-            axes[3].scatter([p[0] for p in pts], [p[1] + (j - 1) * 0.15 for p in pts], s=2, label="Sentinel on %s" % n)
-    axes[3].set_ylabel("Sentinel's\nmaster", fontsize=8)
-    axes[3].legend(fontsize=6, loc="upper right")
-    for ax in axes[1:]:
-        ax.set_yticks(range(len(names)), names, fontsize=7)
-        ax.set_ylim(-0.6, len(names) - 0.4)
     for ax in axes:
         ax.axvline(0, color="black", linestyle="--", linewidth=0.8)
     axes[3].set_xlabel("seconds from the fault")
@@ -551,8 +690,9 @@ def summarize(results: list[dict]) -> list[dict]:
     for fault in dict.fromkeys(r["fault"] for r in results):
         rs = [r for r in results if r["fault"] == fault]
         row = {"fault": fault, "runs": len(rs)}
-        for key in ("recovery_s", "failed_s", "lost_acked", "deposed_acks"):
-            vals = [r[key] for r in rs if r[key] is not None]
+        for key in ("recovery_s", "failed_s", "lost_acked", "deposed_acks", "replica_keys_lost", "rejoin_s",
+                    "rejoin_after_redis_start_s"):
+            vals = [r[key] for r in rs if r.get(key) is not None]
             row[key + "_median"] = round(statistics.median(vals), 3) if vals else None
             row[key + "_max"] = max(vals) if vals else None
             row[key + "_none"] = len(rs) - len(vals)
@@ -568,10 +708,12 @@ def mm(row: dict, key: str) -> str:
 
 def format_table(rows: list[dict]) -> str:
     head = ["fault", "runs", "recovery s (med/max)", "failed writes s (med/max)", "acked lost (med/max)",
-            "deposed acks (med/max)"]
+            "deposed acks (med/max)", "replica keys lost", "rejoin s (from start / from redis start)"]
 
     lines = [[r["fault"], str(r["runs"]), mm(r, "recovery_s"), mm(r, "failed_s"), mm(r, "lost_acked"),
-              mm(r, "deposed_acks")] for r in rows]
+              mm(r, "deposed_acks"), mm(r, "replica_keys_lost"),
+              "-" if r["rejoin_s_max"] is None else "%s / %s" % (mm(r, "rejoin_s"), mm(r, "rejoin_after_redis_start_s"))]
+             for r in rows]
     return text_table(head, lines)
 
 
@@ -584,16 +726,18 @@ def text_table(head: list[str], lines: list[list[str]], markdown: bool = False) 
     return "\n".join(text)
 
 
-def drill(faults, runs=1, observe_s=25.0, out=None, setup: dict = OURS, partial=None) -> dict:
+def drill(faults, runs=1, observe_s=25.0, out=None, setup: dict = OURS, partial=None, wait_replicas: int = 0) -> dict:
     """Python API: run each fault `runs` times; returns {"runs": [...], "summary": [...]}. `partial(results)`
     is called after every run (default: write drill-partial.json into `out`)."""
     results = []
     for fault in faults:
         for i in range(1, runs + 1):
             progress("== %s%s run %d/%d (observed %.0f s)" % (setup["title"], fault, i, runs, observe_s))
-            r = one_run(fault, observe_s, out, i, setup=setup)
-            progress("   recovery %s s (first ok after a failure %s s), failed %.3f s, lost %s, deposed acks %s, served by %s" % (
-                r["recovery_s"], r["first_ok_after_failure_s"], r["failed_s"], r["lost_acked"], r["deposed_acks"], r["served_by"]))
+            r = one_run(fault, observe_s, out, i, setup=setup, wait_replicas=wait_replicas)
+            progress("   recovery %s s (first ok after a failure %s s), failed %.3f s, lost %s, deposed acks %s, served by %s,"
+                     " replica keys lost %s, rejoin %s s" % (
+                         r["recovery_s"], r["first_ok_after_failure_s"], r["failed_s"], r["lost_acked"],
+                         r["deposed_acks"], r["served_by"], r.get("replica_keys_lost"), r.get("rejoin_s")))
             results.append(r)
             if partial:
                 partial(results)
@@ -601,6 +745,158 @@ def drill(faults, runs=1, observe_s=25.0, out=None, setup: dict = OURS, partial=
                 out.mkdir(parents=True, exist_ok=True)
                 (out / "drill-partial.json").write_text(json.dumps(results, indent=1, default=str))
     return {"runs": results, "summary": summarize(results)}
+
+
+# ----------------------------------------------------------------------------------------------------
+# soak: N random faults in a row under one writer
+# ----------------------------------------------------------------------------------------------------
+
+SOAK_FAULTS = ("kill-master", "kill-replica", "crash-restart", "freeze-redis", "restart-empty", "partition",
+               "stop-sentinel", "crash-keepalived", "switchover")
+PARTITION_WINDOW_S = 1.0  # documented: writes a partitioned master acknowledges this soon after the cut may be lost
+
+
+def soak(count: int, out: pathlib.Path | None = None, hold_s: float = 8.0, seed: int | None = None,
+         faults=SOAK_FAULTS, wait_replicas: int = 0) -> dict:
+    """`count` faults drawn at random from `faults`, one after the other, with one writer through the VIP
+    running the whole time. Each fault is held `hold_s` seconds, repaired, and the group must be whole again
+    (wait_healthy: VIP on the master all Sentinels name, two replicas in sync, a write works) before the next;
+    then the VIP holders are checked once more. At the end every acknowledged write is looked up on the final
+    master; a lost one is charged to the fault during which it was acknowledged."""
+    import random
+    rng = random.Random(seed)
+    wait_healthy()
+    ips = lab.node_ips()
+    run_id = uuid.uuid4().hex[:8]
+    writer, monitor = Writer(run_id, wait_replicas), Monitor(ips)
+    monitor.start()
+    writer.start()
+    t_start = now()
+    events, aborted = [], None
+    try:
+        time.sleep(2.0)
+        for i in range(1, count + 1):
+            fault = rng.choice(faults)
+            master = wait_healthy()
+            ips = lab.node_ips()
+            note: dict = {}
+            progress("== soak fault %d/%d: %s (master %s)" % (i, count, fault, master))
+            t_fault = inject(fault, master, ips, note)
+            while now() < t_fault + hold_s:
+                time.sleep(0.1)
+            rep = repair(fault, master, ips, note)
+            try:
+                healthy_master = wait_healthy()
+            except RuntimeError as exc:
+                aborted = "fault %d (%s): %s" % (i, fault, exc)
+                events.append({"n": i, "fault": fault, "old_master": master, "t": t_fault, "error": str(exc)[:300]})
+                break
+            t_ok = now()
+            holders = lab.vip_holders()
+            named, _ip = majority_master(lab.node_ips())
+            ev = {"n": i, "fault": fault, "old_master": master, "new_master": healthy_master, "t": t_fault,
+                  "whole_after_s": round(t_ok - t_fault, 2), "vip_holders": holders, "majority_master": named,
+                  "vip_ok": holders == [named], **note, **rep}
+            events.append(ev)
+            progress("   whole again after %.1f s, master %s, VIP on %s%s" % (
+                ev["whole_after_s"], named, holders, "" if ev["vip_ok"] else "  !! VIP NOT ON THE MAJORITY'S MASTER"))
+    finally:
+        stop_threads(writer, monitor)
+    t_end = now()
+    report = soak_analyse(writer.results, events, monitor, run_id, t_start, t_end)
+    report.update({"faults_requested": count, "hold_s": hold_s, "seed": seed, "aborted": aborted,
+                   "partition_window_s": PARTITION_WINDOW_S, "wait_replicas": wait_replicas})
+    if out:
+        soak_plot(writer.results, events, monitor, ips, t_start, report, out)
+    return report
+
+
+def soak_analyse(writes, events, monitor, run_id, t_start, t_end) -> dict:
+    for name, ip in lab.node_ips().items():
+        _r, rid = lab_role_runid(ip, timeout=1)
+        if rid:
+            monitor.run_ids[rid] = name
+    for w in writes:
+        w["node"] = monitor.run_ids.get(w["run_id"], "?") if w["ok"] else None
+    _m, fip = majority_master(lab.node_ips())
+    acked = [w for w in writes if w["ok"]]
+    lost_writes = []
+    if fip:
+        cli = lab.redis_client(fip, timeout=10)
+        for i in range(0, len(acked), 500):
+            chunk = acked[i:i + 500]
+            vals = cli.mget(["drill:%s:%d" % (run_id, w["seq"]) for w in chunk])
+            lost_writes += [w for w, v in zip(chunk, vals) if v is None]
+        for i in range(0, len(writes) + 1, 500):
+            cli.delete(*["drill:%s:%d" % (run_id, s) for s in range(i + 1, i + 501)])
+        cli.close()
+    starts = [e["t"] for e in events]
+    for ev in events:
+        ev["lost"], ev["lost_in_window"] = 0, 0
+    outside = 0
+    for w in lost_writes:
+        idx = max((k for k, t in enumerate(starts) if t <= w["t1"]), default=None)
+        if idx is None:
+            outside += 1
+            continue
+        ev = events[idx]
+        ev["lost"] += 1
+        if ev["fault"] == "partition" and w["t1"] - ev["t"] <= PARTITION_WINDOW_S:
+            ev["lost_in_window"] += 1
+        else:
+            outside += 1
+        ev.setdefault("lost_ack_after_fault_s", []).append(round(w["t1"] - ev["t"], 3))
+    double = [(round(t - t_start, 2), held) for t, held in monitor.vip if len(held) > 1]
+    failed_s, start = 0.0, None
+    for w in writes:
+        if not w["ok"] and start is None:
+            start = w["t0"]
+        elif w["ok"] and start is not None:
+            failed_s += w["t0"] - start
+            start = None
+    per_fault: dict = {}
+    for ev in events:
+        row = per_fault.setdefault(ev["fault"], {"count": 0, "lost": 0, "vip_ok": 0, "whole_after_s": []})
+        row["count"] += 1
+        row["lost"] += ev.get("lost", 0)
+        row["vip_ok"] += 1 if ev.get("vip_ok") else 0
+        if ev.get("whole_after_s") is not None:
+            row["whole_after_s"].append(ev["whole_after_s"])
+    for row in per_fault.values():
+        vals = row.pop("whole_after_s")
+        row["whole_after_s_median"] = round(statistics.median(vals), 2) if vals else None
+        row["whole_after_s_max"] = max(vals) if vals else None
+    return {"run_id": run_id, "duration_s": round(t_end - t_start, 1), "faults": len(events),
+            "writes": len(writes), "acked": len(acked), "failed_writes_s": round(failed_s, 2),
+            "lost_acked": len(lost_writes), "lost_outside_partition_window": outside,
+            "vip_ok_after_every_fault": all(e.get("vip_ok") for e in events),
+            "double_vip_polls": len(double), "double_vip_samples": double[:20], "vip_polls": len(monitor.vip),
+            "per_fault": per_fault,
+            "events": [{k: (round(v - t_start, 2) if k == "t" else v) for k, v in e.items()} for e in events]}
+
+
+def soak_plot(writes, events, monitor, ips, t_start, report, out: pathlib.Path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(4, 1, sharex=True, figsize=(22, 8), gridspec_kw={"height_ratios": [1, 1.2, 1.2, 1.2]})
+    draw_timeline(axes, writes, monitor, ips, t_start, size=0.5, sentinel_step=4)
+    axes[0].set_title("soak: %d faults in %.0f s, %d writes, %d acked, %d acked lost (%d outside the partition window), "
+                      "failed %.1f s, VIP on the majority's master after every fault: %s, polls with two VIP holders: %d"
+                      % (report["faults"], report["duration_s"], report["writes"], report["acked"],
+                         report["lost_acked"], report["lost_outside_partition_window"], report["failed_writes_s"],
+                         report["vip_ok_after_every_fault"], report["double_vip_polls"]), fontsize=9, pad=60)
+    for ev in events:
+        x = ev["t"] - t_start
+        for ax in axes:
+            ax.axvline(x, color="black", linestyle=":", linewidth=0.6)
+        axes[0].text(x, 1.6, "%d %s" % (ev["n"], ev["fault"]), rotation=90, fontsize=5, va="bottom")
+    axes[3].set_xlabel("seconds from the start of the soak")
+    fig.tight_layout()
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / "soak.png", dpi=80)
+    plt.close(fig)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -682,9 +978,15 @@ def restore_ours(report: dict):
 
 
 def main(argv=None):
+    global FREEZE_S  # noqa: PLW0603 - one CLI setting for inject()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("faults", nargs="+", help="fault names (see below) or 'all'")
+    parser.add_argument("faults", nargs="*", help="fault names (see below) or 'all'")
+    parser.add_argument("--soak", type=int, default=0, metavar="N",
+                        help="N faults drawn at random (from the faults given, default %s) in a row under one "
+                             "writer; JSON soak.json and soak.png in --out" % " ".join(SOAK_FAULTS))
+    parser.add_argument("--hold", type=float, default=8.0, help="soak: seconds each fault is held before its repair")
+    parser.add_argument("--seed", type=int, default=None, help="soak: random seed (printed in the JSON)")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--observe", type=float, default=25.0, help="seconds observed after the fault")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="folder for the JSON and PNG files")
@@ -692,25 +994,63 @@ def main(argv=None):
                         help="also run the faults against the common recipe (tools/recipe), then restore")
     parser.add_argument("--recipe-observe", type=float, default=150.0,
                         help="seconds observed after the fault with the recipe (--compare-recipe)")
+    parser.add_argument("--wait-replicas", type=int, default=0,
+                        help="the writer sends WAIT N 200 after each SET; a write counts as acknowledged only when "
+                             "WAIT reports N replicas (the zero-loss client)")
+    parser.add_argument("--freeze", type=float, default=FREEZE_S, help="seconds freeze-redis keeps Redis stopped")
     parser.add_argument("--tag", default="recipe-compare",
                         help="name of the JSON / table and prefix of the PNGs (--compare-recipe)")
     args = parser.parse_args(argv)
+    FREEZE_S = args.freeze
+    for f in args.faults if args.soak else []:
+        if f not in FAULTS:
+            parser.error("unknown fault %s" % f)
+    if args.soak:
+        return main_soak(args)
+    if not args.faults:
+        parser.error("name at least one fault")
     faults = list(DEFAULT_FAULTS) if args.faults == ["all"] else args.faults
     for f in faults:
         if f not in (RECIPE_FAULTS if args.compare_recipe else FAULTS):
             parser.error("unknown fault %s%s" % (f, " for --compare-recipe" if args.compare_recipe else ""))
     if args.compare_recipe:
         return main_compare(args, faults)
-    report = drill(faults, args.runs, args.observe, args.out)
+    report = drill(faults, args.runs, args.observe, args.out, wait_replicas=args.wait_replicas)
     stamp(report)
     print()
     print(format_table(report["summary"]))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / ("drill-%s.json" % "-".join(faults) if len(faults) < 3 else "drill-all.json")
+        path = args.out / ("drill-%s%s.json" % ("-".join(faults) if len(faults) < 3 else "all",
+                                                "-wait%d" % args.wait_replicas if args.wait_replicas else ""))
         path.write_text(json.dumps(report, indent=1, default=str))
         print("JSON: %s" % path)
     return 0
+
+
+def main_soak(args) -> int:
+    faults = tuple(args.faults) or SOAK_FAULTS
+    seed = args.seed if args.seed is not None else int(time.time())
+    report = soak(args.soak, args.out, args.hold, seed, faults, args.wait_replicas)
+    stamp(report)
+    report["command"] = "tools/drill.py " + " ".join(sys.argv[1:])
+    print()
+    print(text_table(["fault", "count", "acked lost", "VIP on the majority's master after it", "whole again s (med/max)"],
+                     [[f, str(r["count"]), str(r["lost"]), "%d/%d" % (r["vip_ok"], r["count"]),
+                       "%s / %s" % (r["whole_after_s_median"], r["whole_after_s_max"])]
+                      for f, r in report["per_fault"].items()]))
+    print("soak: %d faults, %d acked writes, %d lost (%d outside the partition window of %.1f s), failed %.1f s, "
+          "polls with two VIP holders: %d of %d%s" % (
+              report["faults"], report["acked"], report["lost_acked"], report["lost_outside_partition_window"],
+              PARTITION_WINDOW_S, report["failed_writes_s"], report["double_vip_polls"], report["vip_polls"],
+              ", ABORTED: %s" % report["aborted"] if report["aborted"] else ""))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "soak.json").write_text(json.dumps(report, indent=1, default=str))
+        print("JSON: %s, plot: %s" % (args.out / "soak.json", args.out / "soak.png"))
+    ok = (not report["aborted"] and report["vip_ok_after_every_fault"] and report["double_vip_polls"] == 0
+          and report["lost_outside_partition_window"] == 0)
+    return 0 if ok else 1
 
 
 def stamp(report: dict):

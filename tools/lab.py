@@ -33,8 +33,10 @@ def host_vars(name: str) -> dict:
 
 
 # Units and config directory of each engine (roles/redis and roles/sentinel vars/main.yml, Debian packaging).
-ENGINE_UNITS = {"redis": {"server": "redis-server", "sentinel": "redis-sentinel", "config_dir": "/etc/redis"},
-                "valkey": {"server": "valkey-server", "sentinel": "valkey-sentinel", "config_dir": "/etc/valkey"}}
+ENGINE_UNITS = {"redis": {"server": "redis-server", "sentinel": "redis-sentinel", "config_dir": "/etc/redis",
+                          "data_dir": "/var/lib/redis"},
+                "valkey": {"server": "valkey-server", "sentinel": "valkey-sentinel", "config_dir": "/etc/valkey",
+                           "data_dir": "/var/lib/valkey"}}
 
 
 def engine() -> str:

@@ -5,7 +5,9 @@
   platform x engine combinations (REDIS_HA_PLATFORM picks the image, REDIS_HA_ENGINE the lab's
   redis_ha_engine).
 * validation: bad inventories refused by the preflight with nothing changed on any node; no password in
-  output or ps; least-privilege ACL users."""
+  output or ps; least-privilege ACL users.
+* drill: site.yml, idempotence, verify with the restart-empty and crash-restart drills (no key lost on any
+  node, failed writes under 10 s; molecule/drill/tests)."""
 
 import os
 import pathlib
@@ -22,6 +24,7 @@ COMBINATIONS = [
     ("default", "debian13", "redis"),
     ("default", "debian13", "valkey"),
     ("validation", "debian12", "redis"),
+    ("drill", "debian12", "redis"),
 ]
 
 
