@@ -1,4 +1,4 @@
-#!/usr/bin/python3 -I
+# Run as: /usr/bin/python3 -I redis_start_guard.py ... (systemd ExecStartPre of the server; no shebang: sanity).
 # -*- coding: utf-8 -*-
 # Copyright: redis_ha maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
