@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Jinja2 filter finding other VRRP groups of the inventory that use the same router id on a network."""
+
+from __future__ import annotations
+
+import ipaddress
+
+DOCUMENTATION = r"""
+name: vrid_clashes
+short_description: Hosts of other VRRP groups using the same virtual router id on the same network
+version_added: 0.2.0
+description:
+  - Given the inventory's host variables, returns the hosts outside the group whose
+    C(keepalived_virtual_router_id) equals O(router_id) and one of whose C(keepalived_vips) lies in one of
+    O(networks).
+options:
+  _input:
+    description: The inventory's host variables (C(hostvars)), host name to its variables.
+    type: dict
+    required: true
+  hosts:
+    description: Hosts to look at (the inventory's hosts outside the group).
+    type: list
+    elements: str
+    required: true
+  router_id:
+    description: The group's keepalived_virtual_router_id.
+    type: raw
+    required: true
+  networks:
+    description: The group's VRRP networks (address/prefix).
+    type: list
+    elements: str
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Other groups with this router id on this network
+  ansible.builtin.debug:
+    msg: >-
+      {{ hostvars | redis_ha.sentinel_vip.vrid_clashes(groups['all'] | reject('in', groups['redis_ha']) | list,
+         51, ['192.0.2.0/24']) }}
+"""
+
+RETURN = r"""
+_value:
+  description: The clashing hosts, in the order of O(hosts).
+  type: list
+  elements: str
+"""
+
+
+def _address(vip):
+    try:
+        return ipaddress.ip_interface(vip).ip
+    except ValueError:
+        return None
+
+
+def vrid_clashes(hostvars, hosts, router_id, networks):
+    """Hosts among hosts using router_id for a VIP inside one of networks."""
+    nets = [ipaddress.ip_network(n, strict=False) for n in networks]
+    clashes = []
+    for host in hosts:
+        other = hostvars[host]
+        other_id = other.get("keepalived_virtual_router_id")
+        vips = other.get("keepalived_vips") or []
+        if other_id is None or str(other_id) != str(router_id) or isinstance(vips, (str, dict)):
+            continue
+        addresses = [_address(v) for v in vips if isinstance(v, str)]
+        if any(a is not None and any(a in n for n in nets) for a in addresses):
+            clashes.append(host)
+    return clashes
+
+
+class FilterModule:
+    """vrid_clashes filter of redis_ha.sentinel_vip."""
+
+    def filters(self):
+        return {"vrid_clashes": vrid_clashes}
