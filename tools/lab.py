@@ -57,18 +57,18 @@ def nodes() -> list[str]:
 
 def vip() -> str:
     """The (first) virtual IP of the lab, without prefix length."""
-    return str(ipaddress.ip_interface(group_vars()["keepalived_vips"][0]).ip)
+    return str(ipaddress.ip_interface(group_vars()["redis_ha_vips"][0]).ip)
 
 
 def docker(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
 
 
-def announce_ip(name: str, var: str = "redis_announce_ip") -> str:
-    """The address the roles announce for a node (redis_announce_ip; sentinel_announce_ip falls back to
-    it, as in the roles), from the inventory: the tools never use a node's default-route address."""
+def announce_ip(name: str, var: str = "redis_ha_announce_ip") -> str:
+    """The address the roles announce for a node (the node-wide redis_ha_announce_ip, which every role
+    follows), from the inventory: the tools never use a node's default-route address."""
     hv = host_vars(name)
-    value = hv.get(var) or hv.get("redis_announce_ip")
+    value = hv.get(var) or hv.get("redis_ha_announce_ip")
     if not value or "{{" in str(value):
         raise ValueError("%s: the lab tools need a literal %s in %s/host_vars/%s.yml (got %r)"
                          % (name, var, INVENTORY, name, value))
@@ -95,15 +95,15 @@ def node_ips() -> dict[str, str | None]:
 
 
 def redis_port() -> int:
-    return int(group_vars().get("redis_port", 6379))
+    return int(group_vars().get("redis_ha_redis_port", 6379))
 
 
 def sentinel_port() -> int:
-    return int(group_vars().get("redis_sentinel_port", 26379))
+    return int(group_vars().get("redis_ha_sentinel_port", 26379))
 
 
 def master_name() -> str:
-    return group_vars().get("redis_master_name", "mymaster")
+    return group_vars().get("redis_ha_master_name", "mymaster")
 
 
 def redis_client(host: str, user: str = "admin", timeout: float = 1.0) -> redis.Redis:
@@ -125,7 +125,7 @@ def vip_client(timeout: float = 0.5) -> redis.Redis:
 def sentinel_master(host: str, timeout: float = 1.0) -> str | None:
     """What one node's Sentinel names as master ("ip:port"), or None when it does not answer."""
     gv = group_vars()
-    cli = redis.Redis(host=host, port=sentinel_port(), password=gv["sentinel_password"],
+    cli = redis.Redis(host=host, port=sentinel_port(), password=gv["redis_ha_sentinel_password"],
                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
     try:
         addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", master_name())

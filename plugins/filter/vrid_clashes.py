@@ -12,8 +12,8 @@ short_description: Hosts of other VRRP groups using the same virtual router id o
 version_added: 0.2.0
 description:
   - Given the inventory's host variables, returns the hosts outside the group whose
-    C(keepalived_virtual_router_id) equals O(router_id) and one of whose C(keepalived_vips) lies in one of
-    O(networks).
+    C(keepalived_virtual_router_id) equals O(router_id) and one of whose C(keepalived_vips) (else the
+    group-wide C(redis_ha_vips)) lies in one of O(networks).
 options:
   _input:
     description: The inventory's host variables (C(hostvars)), host name to its variables.
@@ -65,7 +65,7 @@ def vrid_clashes(hostvars, hosts, router_id, networks):
     for host in hosts:
         other = hostvars[host]
         other_id = other.get("keepalived_virtual_router_id")
-        vips = other.get("keepalived_vips") or []
+        vips = other.get("keepalived_vips", other.get("redis_ha_vips")) or []
         if other_id is None or str(other_id) != str(router_id) or isinstance(vips, (str, dict)):
             continue
         addresses = [_address(v) for v in vips if isinstance(v, str)]

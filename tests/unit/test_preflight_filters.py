@@ -101,11 +101,13 @@ HOSTVARS = {
     "bare-address": {"keepalived_virtual_router_id": 51, "keepalived_vips": ["192.0.2.202", "not-an-ip", 7]},
     "vips-a-string": {"keepalived_virtual_router_id": 51, "keepalived_vips": "192.0.2.203/24"},
     "no-vrrp": {},
+    "group-wide-vips": {"keepalived_virtual_router_id": 51, "redis_ha_vips": ["192.0.2.204/24"]},
 }
 
 
 def test_vrid_clashes_same_id_on_the_same_network_only():
-    assert vrid_clashes(HOSTVARS, list(HOSTVARS), 51, ["192.0.2.0/24"]) == ["same-net-same-id", "bare-address"]
+    assert vrid_clashes(HOSTVARS, list(HOSTVARS), 51, ["192.0.2.0/24"]) == ["same-net-same-id", "bare-address",
+                                                                          "group-wide-vips"]
     assert vrid_clashes(HOSTVARS, list(HOSTVARS), "52", ["192.0.2.0/24", "2001:db8::/64"]) == ["same-net-other-id"]
     assert vrid_clashes(HOSTVARS, list(HOSTVARS), 51, ["203.0.113.0/24"]) == []
     assert vrid_clashes(HOSTVARS, ["no-vrrp"], 51, ["192.0.2.0/24"]) == []

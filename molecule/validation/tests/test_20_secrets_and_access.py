@@ -96,7 +96,7 @@ def test_sentinel_refuses_clients_without_its_password(ips):
         anon = valnodes.sentinel_client(ip)
         assert valnodes.refusal(anon.ping), "%s: Sentinel answered without its password" % node
         assert valnodes.refusal(lambda: anon.execute_command("SENTINEL", "masters")), node
-        good = valnodes.sentinel_client(ip, valnodes.group_vars()["sentinel_password"])
+        good = valnodes.sentinel_client(ip, valnodes.group_vars()["redis_ha_sentinel_password"])
         assert good.ping(), node
 
 

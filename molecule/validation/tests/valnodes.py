@@ -88,7 +88,7 @@ def node_ips() -> dict[str, str]:
 
 
 def vip() -> str:
-    return str(ipaddress.ip_interface(group_vars()["keepalived_vips"][0]).ip)
+    return str(ipaddress.ip_interface(group_vars()["redis_ha_vips"][0]).ip)
 
 
 # ---- snapshots -----------------------------------------------------------------------------------
@@ -158,13 +158,13 @@ def ansible_env(**extra: str) -> dict:
 
 
 def run_site(inventory: pathlib.Path, extra_vars_file: pathlib.Path | None = None, *, json_output: bool = False,
-             verbosity: int = 0, timeout: float = 900) -> subprocess.CompletedProcess:
+             verbosity: int = 0, timeout: float = 900, playbook: pathlib.Path = SITE) -> subprocess.CompletedProcess:
     cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory)]
     if extra_vars_file is not None:
         cmd += ["-e", "@%s" % extra_vars_file]
     if verbosity:
         cmd.append("-" + "v" * verbosity)
-    cmd.append(str(SITE))
+    cmd.append(str(playbook))
     env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json") if json_output else ansible_env()
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=timeout)
 
@@ -224,7 +224,7 @@ def failures(report: dict) -> list[tuple[str, str, str, str]]:
 
 def client(host: str, username: str | None = None, password: str | None = None, port: int | None = None,
            timeout: float = 2.0) -> redis.Redis:
-    port = port or int(group_vars().get("redis_port", 6379))
+    port = port or int(group_vars().get("redis_ha_redis_port", 6379))
     return redis.Redis(host=host, port=port, username=username, password=password, socket_timeout=timeout,
                        socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
 
@@ -233,19 +233,19 @@ def user_client(host: str, user: str) -> redis.Redis:
     """A client logged in as one of the ACL users: default, admin, replicator, sentinel, vipcheck."""
     gv = group_vars()
     passwords = {"default": gv["redis_password"], "admin": gv["redis_admin_password"],
-                 "replicator": gv["redis_replication_password"], "sentinel": gv["redis_sentinel_password"],
-                 "vipcheck": gv["redis_check_password"]}
+                 "replicator": gv["redis_replication_password"], "sentinel": gv["redis_ha_sentinel_user_password"],
+                 "vipcheck": gv["redis_ha_check_user_password"]}
     return client(host, username=None if user == "default" else user, password=passwords[user])
 
 
 def sentinel_client(host: str, password: str | None = None) -> redis.Redis:
-    return client(host, password=password, port=int(group_vars().get("redis_sentinel_port", 26379)))
+    return client(host, password=password, port=int(group_vars().get("redis_ha_sentinel_port", 26379)))
 
 
 def sentinel_master(host: str) -> str | None:
-    cli = sentinel_client(host, group_vars()["sentinel_password"])
+    cli = sentinel_client(host, group_vars()["redis_ha_sentinel_password"])
     try:
-        addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", group_vars().get("redis_master_name",
+        addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", group_vars().get("redis_ha_master_name",
                                                                                           "mymaster"))
     except (redis.RedisError, OSError):
         return None
