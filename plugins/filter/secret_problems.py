@@ -12,9 +12,9 @@ short_description: What is wrong with some secrets, naming the variables and nev
 version_added: 0.2.0
 description:
   - Examines secrets given as a mapping of variable name to value (C(none) when unset) and returns one
-    message per bad variable: not set, not a string, empty, a line break, the example placeholder,
+    message per bad variable (not set, not a string, empty, a line break, the example placeholder,
     characters Redis Sentinel or Valkey would rewrite unreadably, a VRRP PASS password keepalived cannot
-    use, a value that differs from the variable it should equal.
+    use, a value that differs from the variable it should equal).
   - The messages hold variable names only; use the filter in a C(no_log) task.
 options:
   _input:
