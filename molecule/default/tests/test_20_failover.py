@@ -1,6 +1,7 @@
 """Kill the master container: Sentinel elects a new master, the VIP moves to exactly that node, writes
 through the VIP succeed again; bring the old master back: it rejoins as a replica, the VIP stays put, and
-a second site.yml run changes nothing."""
+a second site.yml run changes nothing, and neither does `--check --diff` (it predicts no change and shows
+no diff)."""
 
 import re
 import time
@@ -24,8 +25,8 @@ def _sentinel_master_node(ips):
     return next((n for n, a in ips.items() if a == ip), None), named.count(best)
 
 
-def _converge_changed():
-    res = drill.ansible_playbook("site.yml")
+def _converge_changed(*extra):
+    res = drill.ansible_playbook("site.yml", extra)
     print(res.stdout[-3000:])
     assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-3000:]
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M)
@@ -100,3 +101,11 @@ def test_kill_master_then_rejoin():
     ips = lab.node_ips()
     assert _sentinel_master_node(ips) == (new_master, 3)
     assert lab.vip_holders() == [new_master]
+
+
+def test_check_mode_predicts_no_change_on_a_converged_group():
+    ips = lab.node_ips()
+    before = _sentinel_master_node(ips)
+    changed = _converge_changed("--check", "--diff")
+    assert changed == {n: 0 for n in ips}, changed
+    assert _sentinel_master_node(lab.node_ips()) == before
