@@ -33,7 +33,7 @@ def test_collection_builds_and_installs(collection_tarball, installed_collection
     with tarfile.open(collection_tarball) as tar:
         names = set(tar.getnames())
     for needed in ("roles/redis/tasks/main.yml", "roles/sentinel/tasks/main.yml", "roles/keepalived/tasks/main.yml",
-                   "plugins/modules/vip_check.py", "plugins/module_utils/_vip_check.py", "playbooks/site.yml",
+                   "plugins/modules/vip_check.py", "plugins/module_utils/_vipcheck/cli.py", "playbooks/site.yml",
                    "LICENSE", "README.md", "inventories/example/hosts.yml"):
         assert needed in names, needed
     env = {"ANSIBLE_COLLECTIONS_PATH": str(installed_collections), "PATH": str(BIN) + ":/usr/bin:/bin"}
