@@ -49,9 +49,9 @@ def _load_vip_check():
     """The check's public names in one namespace (vc.redis_call, vc.evaluate ...), imported from the
     collection's tree as the top-level package _vipcheck."""
     sys.path.insert(0, str(VIP_CHECK.parent))
-    from _vipcheck import addresses, cli, client, errors, resp, settings, state, verdict
+    from _vipcheck import addresses, cli, client, errors, resp, settings, state, transport, verdict
     return types.SimpleNamespace(**{name: value for mod in (errors, resp, addresses, client, settings, verdict,
-                                                            state, cli)
+                                                            state, transport, cli)
                                     for name, value in vars(mod).items() if not name.startswith("_")})
 
 

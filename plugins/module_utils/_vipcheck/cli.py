@@ -9,6 +9,7 @@ import time
 from .errors import ConfigError
 from .settings import build_settings, read_config
 from .state import read_state, record_verdict
+from .transport import tls_for
 from .verdict import evaluate
 
 _monotonic = time.monotonic
@@ -42,26 +43,34 @@ def script_run(settings, start):
     return result
 
 
+def load(path):
+    """The settings of a config file, TLS certificates loaded (ConfigError when they cannot be)."""
+    settings = build_settings(read_config(path))
+    tls_for(settings)
+    return settings
+
+
 def main(argv):
     """keepalived entry point: ``vip_check.py CONFIG_FILE``; returns exit code.
     ``vip_check.py --watch CONFIG_FILE`` runs the watcher (see serve) until SIGTERM."""
     start = _monotonic()
-    if len(argv) == 2 and argv[0] == "--watch":
-        from .watcher import serve  # only the watcher needs the event feed
-        try:
-            return serve(build_settings(read_config(argv[1])))
-        except ConfigError as exc:
-            sys.stderr.write("vip_check: config error: %s\n" % exc)
-            return EXIT_CONFIG
-    if len(argv) != 1 or argv[0].startswith("-"):
+    watcher = len(argv) == 2 and argv[0] == "--watch"
+    if not watcher and (len(argv) != 1 or argv[0].startswith("-")):
         sys.stderr.write("usage: vip_check.py CONFIG_FILE | vip_check.py --watch CONFIG_FILE\n"
                          "exit 0 = hold the VIP, 1 = do not, 2 = config/usage error\n")
         return EXIT_CONFIG
     try:
-        settings = build_settings(read_config(argv[0]))
+        settings = load(argv[-1])
     except ConfigError as exc:
         sys.stderr.write("vip_check: config error: %s\n" % exc)
         return EXIT_CONFIG
+    if watcher:
+        from .watcher import serve  # only the watcher needs the event feed
+        try:
+            return serve(settings)
+        except ConfigError as exc:
+            sys.stderr.write("vip_check: config error: %s\n" % exc)
+            return EXIT_CONFIG
     try:
         result = script_run(settings, start)
     except Exception as exc:  # a bug must not hold the VIP; no traceback (no secrets on stderr)

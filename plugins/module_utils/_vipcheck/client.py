@@ -3,39 +3,37 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The network client: concurrent non-blocking exchanges (the check) and blocking helpers (the modules)."""
 
-import _socket
 import errno
 import select
 import time
 
-from .addresses import resolve
+from .addresses import resolve, strip_brackets
 from .errors import ProtocolError, ReplyError
 from .resp import MAX_REPLY_BYTES, auth_command, encode_command, parse_reply
-
-try:
-    from posix import strerror as _strerror
-except ImportError:  # pragma: no cover - non-POSIX
-    from os import strerror as _strerror
+from .transport import Conn
 
 _monotonic = time.monotonic
 
 _CONNECTING, _SENDING, _READING, _DONE, _ABANDONED = 0, 1, 2, 3, 4
 
 
-class Exchange:
+class Exchange(object):
     """One connection: send ``commands`` pipelined, collect len(commands) replies.
 
     After ``run_exchanges`` returns: ``replies`` holds the parsed replies
     received (ReplyError instances for error replies), ``error`` is None or
     the OSError/TimeoutError/ProtocolError that stopped it, ``complete`` is
     True when every reply arrived.
+
+    ``tls`` (transport.tls_for) makes it a TLS connection. With a ``pool`` (transport.Pool) it takes an
+    open connection from the pool, and gives it back when done or abandoned (the replies still due are
+    skipped next time); a pooled connection that fails before any reply is replaced by a new one.
     """
 
-    __slots__ = ("host", "port", "payload", "want", "replies", "error", "state",
-                 "_addrs", "_sock", "_fd", "_out", "_buf", "_pos",
-                 "result")
+    __slots__ = ("host", "port", "payload", "want", "replies", "error", "state", "result",
+                 "tls", "pool", "_addrs", "_conn", "_out", "_reused")
 
-    def __init__(self, host, port, commands):
+    def __init__(self, host, port, commands, tls=None, pool=None):
         self.host = host
         self.port = int(port)
         self.payload = b"".join(encode_command(c) for c in commands)
@@ -44,12 +42,11 @@ class Exchange:
         self.error = None
         self.state = _CONNECTING
         self.result = None
+        self.tls, self.pool = tls, pool
         self._addrs = None
-        self._sock = None
-        self._fd = -1
+        self._conn = None
         self._out = b""
-        self._buf = b""
-        self._pos = 0
+        self._reused = False
 
     @property
     def complete(self):
@@ -59,23 +56,48 @@ class Exchange:
     def done(self):
         return self.state == _DONE
 
-    def _close(self, poller, fdmap):
-        if self._sock is not None:
-            try:
-                poller.unregister(self._fd)
-            except (KeyError, ValueError):
-                pass
-            fdmap.pop(self._fd, None)
-            self._sock.close()
-            self._sock = None
+    def _release(self, poller, fdmap, keep=False):
+        """Stop polling the connection; keep it in the pool (``keep``) or close it."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            poller.unregister(conn.fd)
+        except (KeyError, ValueError):
+            pass
+        fdmap.pop(conn.fd, None)
+        if keep and self.pool is not None:
+            conn.owed += self.want - len(self.replies)
+            self.pool.give(self.host, self.port, conn)
+        else:
+            conn.close()
 
     def _finish(self, poller, fdmap, error=None):
         if error is not None and self.error is None:
             self.error = error
-        self._close(poller, fdmap)
+        self._release(poller, fdmap, keep=error is None)
         self.state = _DONE
 
+    def _fail(self, poller, fdmap, error):
+        """A pooled connection that fails before any reply was stale: start again on a new one."""
+        if self._reused and not self.replies:
+            self._release(poller, fdmap)
+            self._reused = False
+            self._open(poller, fdmap)
+        else:
+            self._finish(poller, fdmap, error)
+
     def _start(self, poller, fdmap):
+        conn = self.pool.take(self.host, self.port) if self.pool is not None else None
+        if conn is None:
+            self._open(poller, fdmap)
+            return
+        self._conn, self._reused = conn, True
+        self._out, self.state = self.payload, _SENDING
+        fdmap[conn.fd] = self
+        poller.register(conn.fd, select.POLLOUT)
+
+    def _open(self, poller, fdmap):
         if self._addrs is None:
             try:
                 self._addrs = resolve(self.host, self.port)
@@ -87,94 +109,87 @@ class Exchange:
         while self._addrs:
             family, sockaddr = self._addrs.pop(0)
             try:
-                sock = connect_nonblocking(family, sockaddr)
+                conn = Conn(family, sockaddr, strip_brackets(self.host), self.tls)
             except OSError as exc:
                 last = exc
                 continue
-            self._sock = sock
-            self._fd = sock.fileno()
-            self._out = self.payload
-            fdmap[self._fd] = self
-            self.state = _CONNECTING
-            poller.register(self._fd, select.POLLOUT)
+            self._conn, self._out, self.state = conn, self.payload, _CONNECTING
+            fdmap[conn.fd] = self
+            poller.register(conn.fd, conn.mask)
             return
         self._finish(poller, fdmap, last or OSError("no address for %r" % self.host))
 
     def _event(self, ev, poller, fdmap):
-        sock = self._sock
-        if self.state == _CONNECTING:
-            err = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
-            if err:
-                self._close(poller, fdmap)
-                self.error = OSError(err, _strerror(err))
-                if self._addrs:
-                    self.error = None
-                    self._start(poller, fdmap)
-                else:
-                    self.state = _DONE
-                return
-            self.state = _SENDING
+        if self.state == _CONNECTING and not self._connect_step(poller, fdmap):
+            return
         if self.state == _SENDING:
-            try:
-                sent = sock.send(self._out)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                self._finish(poller, fdmap, exc)
-                return
-            self._out = self._out[sent:]
-            if not self._out:
-                self.state = _READING
-                poller.modify(self._fd, select.POLLIN)
-            return
-        # _READING
+            self._send_step(poller, fdmap)
+        elif self.state == _READING:
+            self._read_step(poller, fdmap)
+
+    def _connect_step(self, poller, fdmap):
+        """Connect (and handshake); True once the connection is open."""
+        conn = self._conn
         try:
-            data = sock.recv(65536)
-        except (BlockingIOError, InterruptedError):
-            return
+            if not conn.progress():
+                poller.modify(conn.fd, conn.mask)
+                return False
         except OSError as exc:
-            self._finish(poller, fdmap, exc)
+            self._release(poller, fdmap)
+            self.error = exc
+            if self._addrs:
+                self.error = None
+                self._open(poller, fdmap)
+            else:
+                self.state = _DONE
+            return False
+        self.state = _SENDING
+        return True
+
+    def _send_step(self, poller, fdmap):
+        try:
+            sent = self._conn.send(self._out)
+        except OSError as exc:
+            self._fail(poller, fdmap, exc)
+            return
+        self._out = self._out[sent:]
+        if not self._out:
+            self.state = _READING
+            poller.modify(self._conn.fd, select.POLLIN)
+
+    def _read_step(self, poller, fdmap):
+        conn = self._conn
+        try:
+            data = conn.recv()
+        except OSError as exc:
+            self._fail(poller, fdmap, exc)
+            return
+        if data is None:
             return
         if not data:
-            self._finish(poller, fdmap, ConnectionResetError(
+            self._fail(poller, fdmap, ConnectionResetError(
                 errno.ECONNRESET, "connection closed by server after %d of %d replies"
                 % (len(self.replies), self.want)))
             return
-        buf = self._buf + data if self._buf else data
-        pos = self._pos
+        buf, pos = conn.buf + data if conn.buf else data, 0
         try:
             while len(self.replies) < self.want:
                 value, nxt = parse_reply(buf, pos)
                 if nxt < 0:
                     break
-                self.replies.append(value)
                 pos = nxt
+                if conn.owed:
+                    conn.owed -= 1  # the reply to an earlier exchange that was abandoned
+                else:
+                    self.replies.append(value)
         except ProtocolError as exc:
             self._finish(poller, fdmap, exc)
             return
+        conn.buf = buf[pos:]
         if len(self.replies) >= self.want:
             self._finish(poller, fdmap)
-            return
-        if len(buf) > MAX_REPLY_BYTES:
+        elif len(conn.buf) > MAX_REPLY_BYTES:
             self._finish(poller, fdmap, ProtocolError("reply too large"))
-            return
-        self._buf = buf[pos:]
-        self._pos = 0
-
-
-def connect_nonblocking(family, sockaddr):
-    """A non-blocking TCP socket whose connect is under way (or done); raises OSError."""
-    sock = _socket.socket(family, _socket.SOCK_STREAM)
-    sock.setblocking(False)
-    try:
-        err = sock.connect_ex(sockaddr)
-    except OSError:  # e.g. bad scope id
-        sock.close()
-        raise
-    if err not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
-        sock.close()
-        raise OSError(err, _strerror(err))
-    return sock
 
 
 def run_exchanges(exchanges, deadline, stop=None):
@@ -183,7 +198,8 @@ def run_exchanges(exchanges, deadline, stop=None):
 
     Unfinished exchanges get a ``TimeoutError``, or are marked abandoned
     (``done`` false, no error) when ``stop`` ended the loop early; their
-    sockets are closed either way.  Never raises for network problems.
+    connections are closed, or kept in the pool when abandoned with every
+    command sent.  Never raises for network problems.
     """
     poller = select.poll()
     fdmap = {}
@@ -207,7 +223,7 @@ def run_exchanges(exchanges, deadline, stop=None):
     for ex in exchanges:
         if ex.state != _DONE:
             if stopped_early:
-                ex._close(poller, fdmap)
+                ex._release(poller, fdmap, keep=ex.state == _READING)
                 ex.state = _ABANDONED
             else:
                 ex._finish(poller, fdmap, TimeoutError(
@@ -220,7 +236,7 @@ def run_exchanges(exchanges, deadline, stop=None):
 # --------------------------------------------------------------------------
 
 def redis_pipeline(host, port, commands, user=None, password=None, timeout=2.0,
-                   raise_on_error=True):
+                   raise_on_error=True, tls=None):
     """Send several commands on one connection (pipelined, after AUTH when a
     password/user is given) and return the list of replies, one per command.
 
@@ -228,12 +244,12 @@ def redis_pipeline(host, port, commands, user=None, password=None, timeout=2.0,
     ``OSError`` (``ConnectionRefusedError``, ``TimeoutError`` ...); a failed
     AUTH raises ``ReplyError``; error replies to ``commands`` raise the first
     ``ReplyError`` unless ``raise_on_error`` is false, in which case they are
-    returned as ``ReplyError`` instances in the list.
+    returned as ``ReplyError`` instances in the list.  ``tls``: see Exchange.
     """
     commands = [list(c) for c in commands]
     auth = auth_command(user, password)
     all_cmds = ([auth] if auth else []) + commands
-    ex = Exchange(host, port, all_cmds)
+    ex = Exchange(host, port, all_cmds, tls=tls)
     run_exchanges([ex], _monotonic() + timeout)
     replies = ex.replies
     if auth and replies and isinstance(replies[0], ReplyError):

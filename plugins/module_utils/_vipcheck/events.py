@@ -3,14 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The watcher's subscriptions to the Sentinels' event channels: wake up at once on a failover event."""
 
-import _socket
 import select
 import time
 
-from .addresses import resolve
-from .client import connect_nonblocking
+from .addresses import resolve, strip_brackets
 from .errors import ProtocolError, ReplyError
 from .resp import MAX_REPLY_BYTES, auth_command, encode_command, parse_reply
+from .transport import Conn, tls_for
 
 _monotonic = time.monotonic
 
@@ -33,48 +32,58 @@ class _Subscription(object):
     RETRY_S = 2.0          # after a lost or refused connection
     REFUSED_RETRY_S = 30.0  # after an error reply (wrong password, no channel permission)
 
-    def __init__(self, host, port, payload):
-        self.host, self.port, self.payload = host, int(port), payload
-        self.sock = None
+    def __init__(self, host, port, payload, tls=None):
+        self.host, self.port, self.payload, self.tls = host, int(port), payload, tls
+        self.conn = None
         self.fd = -1
-        self.state = None       # None (idle), "connecting", "reading"
+        self.state = None       # None (idle), "connecting" (connect, TLS handshake), "reading"
         self.since = 0.0
         self.next_try = 0.0
         self.buf = b""
 
+    @property
+    def mask(self):
+        return self.conn.mask if self.state == "connecting" else select.POLLIN
+
     def close(self, now, retry_s):
-        if self.sock is not None:
-            self.sock.close()
-        self.sock, self.fd, self.state, self.buf = None, -1, None, b""
+        if self.conn is not None:
+            self.conn.close()
+        self.conn, self.fd, self.state, self.buf = None, -1, None, b""
         self.next_try = now + retry_s
 
     def start(self, now):
         try:
-            sock = connect_nonblocking(*resolve(self.host, self.port)[0])
+            family, sockaddr = resolve(self.host, self.port)[0]
+            self.conn = Conn(family, sockaddr, strip_brackets(self.host), self.tls)
         except (OSError, UnicodeError, IndexError):
             self.next_try = now + self.RETRY_S
             return
-        self.sock, self.fd, self.state, self.since = sock, sock.fileno(), "connecting", now
+        self.fd, self.state, self.since = self.conn.fd, "connecting", now
+
+    def _connected(self, now):
+        """Connect/handshake progress; subscribe once open (the payload is small: it fits the empty
+        socket buffer)."""
+        try:
+            if not self.conn.progress():
+                return
+            if self.conn.send(self.payload) != len(self.payload):
+                raise OSError("subscription not sent at once")
+        except OSError:
+            self.close(now, self.RETRY_S)
+            return
+        self.state = "reading"
 
     def event(self, now):
         """Handle readiness; returns the number of event messages received."""
         if self.state == "connecting":
-            if self.sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR):
-                self.close(now, self.RETRY_S)
-                return 0
-            try:
-                self.sock.sendall(self.payload)  # small: fits the empty socket buffer
-            except OSError:
-                self.close(now, self.RETRY_S)
-                return 0
-            self.state = "reading"
+            self._connected(now)
             return 0
         try:
-            data = self.sock.recv(65536)
-        except (BlockingIOError, InterruptedError):
-            return 0
+            data = self.conn.recv()
         except OSError:
             self.close(now, self.RETRY_S)
+            return 0
+        if data is None:
             return 0
         if not data:
             self.close(now, self.RETRY_S)
@@ -112,7 +121,8 @@ class EventFeed(object):
         auth = auth_command(settings.get("sentinel_user"), settings.get("sentinel_password"))
         payload = b"".join(encode_command(c) for c in
                            ([auth] if auth else []) + [["SUBSCRIBE"] + list(EVENT_CHANNELS)])
-        self.subs = [_Subscription(h, p, payload) for h, p in settings["sentinels"]]
+        tls = tls_for(settings)
+        self.subs = [_Subscription(h, p, payload, tls) for h, p in settings["sentinels"]]
 
     def wait(self, timeout, stop=()):
         """Sleep up to ``timeout`` s; return early (number of events) on an event or when ``stop`` is
@@ -129,7 +139,7 @@ class EventFeed(object):
                 elif sub.state == "connecting" and now - sub.since > sub.CONNECT_TIMEOUT_S:
                     sub.close(now, sub.RETRY_S)
                 if sub.state is not None:
-                    poller.register(sub.fd, select.POLLOUT if sub.state == "connecting" else select.POLLIN)
+                    poller.register(sub.fd, sub.mask)
                     fdmap[sub.fd] = sub
             remaining = end - now
             if events or remaining <= 0 or stop:

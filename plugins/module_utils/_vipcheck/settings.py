@@ -15,6 +15,7 @@ KNOWN_KEYS = (
     "announce_host", "announce_port", "master_name", "sentinels",
     "sentinel_user", "sentinel_password", "agreement", "budget_ms",
     "state_file", "syslog_ident", "watch_ms", "poll_ms", "track_file",
+    "tls", "tls_ca_file", "tls_cert_file", "tls_key_file", "tls_server_name", "tls_verify_hostname",
 )
 SECRET_KEYS = ("redis_password", "sentinel_password")
 
@@ -113,6 +114,24 @@ def _millis(r, key, default, low):
     return value
 
 
+def _yes(r, key, default):
+    word = (r.text(key) or default).lower()
+    if word not in ("yes", "no", "true", "false"):
+        raise ConfigError("%s must be yes or no" % key)
+    return word in ("yes", "true")
+
+
+def _tls(r):
+    """None (plaintext, the default) or the TLS options of transport.TLS."""
+    if not _yes(r, "tls", "no"):
+        return None
+    if r.opt("tls_key_file") and not r.opt("tls_cert_file"):
+        raise ConfigError("tls_key_file needs tls_cert_file")
+    return {"ca_file": r.text("tls_ca_file"), "cert_file": r.text("tls_cert_file"),
+            "key_file": r.text("tls_key_file"), "server_name": r.text("tls_server_name"),
+            "verify_hostname": _yes(r, "tls_verify_hostname", "yes")}
+
+
 def build_settings(raw):
     """Validate raw key->value strings and return the settings dict used by
     ``evaluate``.  Empty optional values count as unset."""
@@ -139,6 +158,7 @@ def build_settings(raw):
     s["watch_ms"] = _millis(r, "watch_ms", 0, 0)
     s["poll_ms"] = _millis(r, "poll_ms", DEFAULT_POLL_MS, 10)
     s["syslog_ident"] = r.text("syslog_ident") or DEFAULT_SYSLOG_IDENT
+    s["tls"] = _tls(r)
     return s
 
 

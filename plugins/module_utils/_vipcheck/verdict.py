@@ -14,6 +14,7 @@ from .addresses import canonical_host, format_hostport
 from .client import Exchange, run_exchanges
 from .findings import ANSWERED, interpret_redis, interpret_sentinel, promoted_replica, redact
 from .resp import auth_command
+from .transport import tls_for
 
 _monotonic = time.monotonic
 
@@ -24,19 +25,23 @@ DEMOTE = "demote"
 class Round(object):
     """One evaluation: the exchanges with the local Redis and the Sentinels, and what they said."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, pool=None):
         self.settings = settings
+        self.tls, self.pool = tls_for(settings), pool
         self.want_host = canonical_host(settings["announce_host"])
         self.want_port = settings["announce_port"]
         self.required = settings["required"]
         self.r_auth = auth_command(settings.get("redis_user"), settings.get("redis_password"))
-        self.redis_ex = Exchange(settings["redis_host"], settings["redis_port"],
-                                 ([self.r_auth] if self.r_auth else []) + [["ROLE"]])
+        self.redis_ex = self.exchange(settings["redis_host"], settings["redis_port"],
+                                      ([self.r_auth] if self.r_auth else []) + [["ROLE"]])
         self.s_auth = auth_command(settings.get("sentinel_user"), settings.get("sentinel_password"))
         s_cmds = ([self.s_auth] if self.s_auth else []) + [
             ["SENTINEL", "get-master-addr-by-name", settings["master_name"]],
             ["SENTINEL", "MASTER", settings["master_name"]]]
-        self.sent_exs = [Exchange(h, p, s_cmds) for h, p in settings["sentinels"]]
+        self.sent_exs = [self.exchange(h, p, s_cmds) for h, p in settings["sentinels"]]
+
+    def exchange(self, host, port, commands):
+        return Exchange(host, port, commands, tls=self.tls, pool=self.pool)
 
     def interpret(self):
         """Interpret the answers received so far; (Sentinels agreeing, Sentinels not done)."""
@@ -90,8 +95,8 @@ class Round(object):
                    if ex.result and ex.result.get("failover") and not ex.result["failover"]["deposing_me"]]
         if not leaders or _monotonic() >= deadline:
             return None
-        replicas = [Exchange(ex.host, ex.port, ([self.s_auth] if self.s_auth else []) +
-                             [["SENTINEL", "REPLICAS", self.settings["master_name"]]]) for ex in leaders]
+        replicas = [self.exchange(ex.host, ex.port, ([self.s_auth] if self.s_auth else []) +
+                                  [["SENTINEL", "REPLICAS", self.settings["master_name"]]]) for ex in leaders]
         run_exchanges(replicas, deadline)
         found = None
         for ex, rex in zip(leaders, replicas):
@@ -103,7 +108,7 @@ class Round(object):
         return found
 
 
-def evaluate(settings, complete=False, start=None):
+def evaluate(settings, complete=False, start=None, pool=None):
     """Decide whether this node should hold the VIP.
 
     Returns a dict: ``promote`` (bool), ``verdict`` ('promote'|'demote'),
@@ -114,11 +119,12 @@ def evaluate(settings, complete=False, start=None):
     With ``complete=False`` (the track script) it stops as soon as the
     verdict cannot change any more; with ``complete=True`` (the Ansible
     module) it waits for every answer within the budget, for reporting.
-    The verdict is the same either way.
+    The verdict is the same either way. With a ``pool`` (transport.Pool, the
+    watcher) the connections stay open for the next evaluation.
     """
     t0 = _monotonic() if start is None else start
     deadline = t0 + settings["budget_ms"] / 1000.0
-    rnd = Round(settings)
+    rnd = Round(settings, pool)
     run_exchanges([rnd.redis_ex] + rnd.sent_exs, deadline, None if complete else rnd.decided)
     agree, _pending = rnd.interpret()
     redis, sentinels = rnd.results()

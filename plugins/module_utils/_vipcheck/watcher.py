@@ -9,6 +9,7 @@ import time
 from .errors import ConfigError
 from .events import EventFeed
 from .state import record_verdict, replace_file
+from .transport import Pool
 from .verdict import DEMOTE, evaluate
 
 _monotonic = time.monotonic
@@ -50,9 +51,9 @@ def _publish(settings, result):
         pass
 
 
-def _evaluate_safely(settings, start):
+def _evaluate_safely(settings, start, pool):
     try:
-        return evaluate(settings, start=start)
+        return evaluate(settings, start=start, pool=pool)
     except Exception:  # a bug must not hold the VIP
         return {"verdict": DEMOTE, "promote": False, "reason": "internal error"}
 
@@ -79,10 +80,11 @@ def serve(settings, iterations=None):
     signal.signal(signal.SIGINT, _stop)
     poll = settings["poll_ms"] / 1000.0
     feed = EventFeed(settings)
+    pool = Pool()  # connections kept open between evaluations: no TLS handshake every poll
     done = 0
     while not stop and (iterations is None or done < iterations):
         t0 = _monotonic()
-        _publish(settings, _evaluate_safely(settings, t0))
+        _publish(settings, _evaluate_safely(settings, t0, pool))
         if not done:
             _sd_notify("READY=1")
         _sd_notify("WATCHDOG=1")
@@ -93,6 +95,7 @@ def serve(settings, iterations=None):
             if feed.wait(max(0.0, poll - (_monotonic() - t0)), stop):
                 time.sleep(max(0.0, 0.01 - (_monotonic() - t0)))
     feed.close()
+    pool.close()
     replace_file(settings["track_file"], TRACK_DEMOTE)
     _sd_notify("STOPPING=1")
     return 0  # a clean stop, not a failure (systemd)
