@@ -103,3 +103,23 @@ def test_watcher_keeps_its_tls_connections(tmp_path, tls_cluster):
     assert proc.returncode == 0, err
     opened = [connections(p, pw) - b - 1 for (p, pw), b in zip(procs, before)]  # - 1: our INFO
     assert opened[0] <= 2 and all(n <= 3 for n in opened[1:]), opened
+
+
+def test_pooled_connections_survive_abandoned_answers_and_kills(tls_cluster):
+    """The watcher's pool: answers not awaited (verdict already certain) are skipped on the next use of the
+    connection, and connections the servers closed are replaced within the same evaluation."""
+    settings = _settings(base_cfg(tls_cluster, **tls_cfg(tls_cluster.pki)))
+    pool = vc.Pool()
+    try:
+        for i in range(12):
+            if i == 6:
+                call(tls_cluster.pki, tls_cluster.master.port, "CLIENT", "KILL", "USER", "vipcheck")
+                for s in tls_cluster.sentinels:
+                    call(tls_cluster.pki, s.port, "CLIENT", "KILL", "SKIPME", "yes", "TYPE", "normal",
+                         password=SENTINEL_PW)
+            res = vc.evaluate(settings, pool=pool)
+            assert res["promote"], (i, res["reason"])
+            assert all(s["status"] in ("agree", "not_checked") for s in res["sentinels"]), (i, res["reason"])
+        assert len(pool.idle) == 4
+    finally:
+        pool.close()
