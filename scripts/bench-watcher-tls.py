@@ -6,7 +6,9 @@ Every server listens on a plaintext port AND a TLS port (`tls-auth-clients yes`,
 CA made with the openssl CLI, as in tests/unit/tls_helpers.py); the Sentinels monitor the Redis over TLS
 (`tls-replication yes`). The watcher runs as deployed (launcher + byte-compiled package, `python3 -IS`),
 poll_ms 100, for --seconds, then gets SIGTERM; its CPU (user+sys, os.wait4) is recorded. Plaintext and TLS
-runs alternate, --runs of each. Prints the median and max CPU per mode and their ratio.
+runs alternate, --runs of each. Prints the median and max CPU per mode and their ratio. With --no-pool two
+more modes run the same watcher with its connection pool disabled (patched in this script only: a new
+connection, and TLS handshake, to every server at every poll, as before the pool), to show what it saves.
 
 Usage:  python3 scripts/bench-watcher-tls.py [--runs 5] [--seconds 20]
 Everything it starts is stopped at the end.
@@ -80,10 +82,17 @@ def config(path, pki, redis_port, announce_port, sentinel_ports, track, tls):
     return write_cfg(path, **keys)
 
 
-def run_watcher(cfg, track, seconds):
+# The watcher with a pool that keeps nothing (the --no-pool mode).
+NO_POOL = ("import sys; sys.path.insert(0, sys.argv[1]); from redis_vip_check import cli, watcher; "
+           "watcher.Pool = type('NoPool', (), {'take': lambda s, h, p: None, 'give': lambda s, h, p, c: c.close(), "
+           "'close': lambda s: None}); sys.exit(cli.main(['--watch', sys.argv[2]]))")
+
+
+def run_watcher(cfg, track, seconds, pool=True):
     """CPU seconds (user+sys) of one watcher run of `seconds`; checks it held the VIP (track file 0)."""
-    proc = subprocess.Popen([NODE_PYTHON, "-IS", str(CHECK_SCRIPT), "--watch", str(cfg)],
-                            stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    argv = ([NODE_PYTHON, "-IS", str(CHECK_SCRIPT), "--watch", str(cfg)] if pool else
+            [NODE_PYTHON, "-IS", "-c", NO_POOL, str(CHECK_SCRIPT.parent), str(cfg)])
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(seconds)
     verdict = track.read_bytes() if track.exists() else b"?"
     proc.send_signal(signal.SIGTERM)
@@ -100,6 +109,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--sentinels", type=int, default=5)
+    ap.add_argument("--no-pool", action="store_true", help="also run TLS without the connection pool")
     args = ap.parse_args()
     base = pathlib.Path(tempfile.mkdtemp(prefix="bench-watcher-tls-"))
     pki = make_pki(base / "pki")
@@ -108,13 +118,16 @@ def main():
         track = base / "track"
         cfgs = {"plaintext": config(base / "plain.conf", pki, rport, rtls, [p for p, _ in sentinels], track, False),
                 "tls": config(base / "tls.conf", pki, rtls, rtls, [t for _, t in sentinels], track, True)}
+        cfgs["plaintext-no-pool"], cfgs["tls-no-pool"] = cfgs["plaintext"], cfgs["tls"]
         cpu = {"plaintext": [], "tls": []}
+        if args.no_pool:
+            cpu.update({"plaintext-no-pool": [], "tls-no-pool": []})
         for i in range(args.runs):
-            for mode in ("plaintext", "tls"):
-                cpu[mode].append(run_watcher(cfgs[mode], track, args.seconds))
-                print("run %d %-9s CPU %.3f s in %.0f s" % (i + 1, mode, cpu[mode][-1], args.seconds), flush=True)
+            for mode in cpu:
+                cpu[mode].append(run_watcher(cfgs[mode], track, args.seconds, pool="no-pool" not in mode))
+                print("run %d %-17s CPU %.3f s in %.0f s" % (i + 1, mode, cpu[mode][-1], args.seconds), flush=True)
         for mode, values in cpu.items():
-            print("%-9s CPU per minute: median %.2f s, max %.2f s (%d runs of %.0f s; %.1f %% of one core)"
+            print("%-17s CPU per minute: median %.2f s, max %.2f s (%d runs of %.0f s; %.1f %% of one core)"
                   % (mode, statistics.median(values) * 60 / args.seconds, max(values) * 60 / args.seconds,
                      len(values), args.seconds, 100 * statistics.median(values) / args.seconds))
         print("TLS / plaintext: median %.2f, max %.2f"
