@@ -82,7 +82,8 @@ def test_unloadable_certificate_is_a_config_error(tmp_path, tls_cluster):
 
 def test_watcher_keeps_its_tls_connections(tmp_path, tls_cluster):
     """Over about 40 polls the watcher opens one connection to the Redis and two to each Sentinel (the
-    pooled one and the event subscription), not one per poll: no TLS handshake every poll."""
+    pooled one and the event subscription), not one per poll: no TLS handshake every poll. (The bound leaves
+    room for a few reconnections on a loaded machine: a subscription whose handshake takes over 1 s.)"""
     def connections(proc, password):
         info = call(tls_cluster.pki, proc.port, "INFO", "stats", password=password).decode()
         return int(info.split("total_connections_received:")[1].split()[0])
@@ -102,7 +103,7 @@ def test_watcher_keeps_its_tls_connections(tmp_path, tls_cluster):
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     opened = [connections(p, pw) - b - 1 for (p, pw), b in zip(procs, before)]  # - 1: our INFO
-    assert opened[0] <= 2 and all(n <= 3 for n in opened[1:]), opened
+    assert all(n <= 8 for n in opened), opened
 
 
 def test_pooled_connections_survive_abandoned_answers_and_kills(tls_cluster):

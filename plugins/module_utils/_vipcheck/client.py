@@ -25,9 +25,10 @@ class Exchange(object):
     the OSError/TimeoutError/ProtocolError that stopped it, ``complete`` is
     True when every reply arrived.
 
-    ``tls`` (transport.tls_for) makes it a TLS connection. With a ``pool`` (transport.Pool) it takes an
-    open connection from the pool, and gives it back when done or abandoned (the replies still due are
-    skipped next time); a pooled connection that fails before any reply is replaced by a new one.
+    ``tls`` (transport.tls_for) makes it a TLS connection. With a ``pool`` (transport.Pool) it takes a
+    connection from the pool, and gives it back when done or abandoned (a handshake under way goes on next
+    time; the replies still due are skipped next time); a pooled connection that fails before any reply is
+    replaced by a new one.
     """
 
     __slots__ = ("host", "port", "payload", "want", "replies", "error", "state", "result",
@@ -67,7 +68,8 @@ class Exchange(object):
             pass
         fdmap.pop(conn.fd, None)
         if keep and self.pool is not None:
-            conn.owed += self.want - len(self.replies)
+            if self.state == _READING:
+                conn.owed += self.want - len(self.replies)
             self.pool.give(self.host, self.port, conn)
         else:
             conn.close()
@@ -93,9 +95,9 @@ class Exchange(object):
             self._open(poller, fdmap)
             return
         self._conn, self._reused = conn, True
-        self._out, self.state = self.payload, _SENDING
+        self._out, self.state = self.payload, _SENDING if conn.open else _CONNECTING
         fdmap[conn.fd] = self
-        poller.register(conn.fd, select.POLLOUT)
+        poller.register(conn.fd, select.POLLOUT if conn.open else conn.mask)
 
     def _open(self, poller, fdmap):
         if self._addrs is None:
@@ -135,6 +137,9 @@ class Exchange(object):
                 poller.modify(conn.fd, conn.mask)
                 return False
         except OSError as exc:
+            if self._reused:
+                self._fail(poller, fdmap, exc)
+                return False
             self._release(poller, fdmap)
             self.error = exc
             if self._addrs:
@@ -198,8 +203,8 @@ def run_exchanges(exchanges, deadline, stop=None):
 
     Unfinished exchanges get a ``TimeoutError``, or are marked abandoned
     (``done`` false, no error) when ``stop`` ended the loop early; their
-    connections are closed, or kept in the pool when abandoned with every
-    command sent.  Never raises for network problems.
+    connections are closed, or kept in the pool when abandoned while connecting
+    or with every command sent.  Never raises for network problems.
     """
     poller = select.poll()
     fdmap = {}
@@ -223,7 +228,7 @@ def run_exchanges(exchanges, deadline, stop=None):
     for ex in exchanges:
         if ex.state != _DONE:
             if stopped_early:
-                ex._release(poller, fdmap, keep=ex.state == _READING)
+                ex._release(poller, fdmap, keep=ex.state in (_CONNECTING, _READING))
                 ex.state = _ABANDONED
             else:
                 ex._finish(poller, fdmap, TimeoutError(
