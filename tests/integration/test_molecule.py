@@ -6,7 +6,7 @@
   redis_ha_engine).
 * validation: bad inventories refused by the preflight with nothing changed on any node; no password in
   output or ps; least-privilege ACL users.
-* drill: site.yml, idempotence, verify with the restart-empty and crash-restart drills (no key lost on any
+* drill: site.yml (no idempotence step: default asserts it), verify with the restart-empty and crash-restart drills (no key lost on any
   node, failed writes under 10 s; molecule/drill/tests)."""
 
 import os

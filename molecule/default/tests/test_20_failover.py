@@ -1,13 +1,16 @@
 """Kill the master container: Sentinel elects a new master, the VIP moves to exactly that node, writes
 through the VIP succeed again; bring the old master back: it rejoins as a replica, the VIP stays put, and
-a second site.yml run changes nothing."""
+a second site.yml run changes nothing, and neither does `--check --diff` (it predicts no change and shows
+no diff)."""
 
+import os
 import re
 import time
 import uuid
 
 import drill
 import lab
+import pytest
 
 FAILOVER_BOUND_S = 60  # generous pass/fail bound; the real figures live in docs/benchmarks.md
 REJOIN_BOUND_S = 120
@@ -24,8 +27,8 @@ def _sentinel_master_node(ips):
     return next((n for n, a in ips.items() if a == ip), None), named.count(best)
 
 
-def _converge_changed():
-    res = drill.ansible_playbook("site.yml")
+def _converge_changed(*extra):
+    res = drill.ansible_playbook("site.yml", extra)
     print(res.stdout[-3000:])
     assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-3000:]
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M)
@@ -100,3 +103,13 @@ def test_kill_master_then_rejoin():
     ips = lab.node_ips()
     assert _sentinel_master_node(ips) == (new_master, 3)
     assert lab.vip_holders() == [new_master]
+
+
+@pytest.mark.skipif(os.environ.get("REDIS_HA_PLATFORM", "debian12") != "debian12" or lab.engine() != "redis",
+                    reason="one combination is enough for check mode (suite budget): Debian 12 + Redis")
+def test_check_mode_predicts_no_change_on_a_converged_group():
+    ips = lab.node_ips()
+    before = _sentinel_master_node(ips)
+    changed = _converge_changed("--check", "--diff")
+    assert changed == {n: 0 for n in ips}, changed
+    assert _sentinel_master_node(lab.node_ips()) == before
