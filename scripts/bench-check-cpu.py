@@ -6,12 +6,12 @@ Starts a real redis-server (ACL check user, requirepass) and three redis-sentine
 CPU time (user+sys of the child and everything it waited for, from os.wait4) and wall time:
 
   (a) our check compiled on every run: the launcher roles/keepalived/files/vip_check.py importing
-      redis_vip_check.py (= plugins/module_utils/_vip_check.py) with no byte-compiled cache (-B)
+      the package redis_vip_check/ (= plugins/module_utils/_vipcheck/) with no byte-compiled cache (-B)
   (b) bash recipe:    bash -c 'redis-cli -h H -p P --user U info replication | grep -q role:master'
                       (password in REDISCLI_AUTH, not -a); asks Redis only, not Sentinel
   (c) bare python:    /usr/bin/python3 -I -S -c pass
   (d) our check as the keepalived role deploys it: the launcher roles/keepalived/files/vip_check.py
-      importing redis_vip_check.py (= _vip_check.py) from its byte-compiled __pycache__ copy
+      importing redis_vip_check/ (= _vipcheck/) from its byte-compiled __pycache__ copies
       (--no-pyc to leave it out)
 
 Not a test: it prints figures. Usage:  python3 scripts/bench-check-cpu.py [--runs 200]
@@ -32,7 +32,7 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-CHECK = ROOT / "plugins" / "module_utils" / "_vip_check.py"
+CHECK = ROOT / "plugins" / "module_utils" / "_vipcheck"
 LAUNCHER = ROOT / "roles" / "keepalived" / "files" / "vip_check.py"
 ADMIN_PW = "bench-admin-pw"
 CHECK_USER, CHECK_PW = "vipcheck", "bench-check-pw"
@@ -40,9 +40,10 @@ SENTINEL_PW = "bench-sentinel-pw"
 
 
 def deploy(directory):
-    """The check as the keepalived role installs it (launcher + redis_vip_check.py); the launcher's path."""
-    directory.mkdir()
-    shutil.copy(CHECK, directory / "redis_vip_check.py")
+    """The check as the keepalived role installs it (launcher + redis_vip_check/); the launcher's path."""
+    (directory / "redis_vip_check").mkdir(parents=True)
+    for src in CHECK.glob("*.py"):
+        shutil.copy(src, directory / "redis_vip_check" / src.name)
     shutil.copy(LAUNCHER, directory / "vip_check.py")
     return directory / "vip_check.py"
 
@@ -140,7 +141,7 @@ def main():
         ]
         if not args.no_pyc:
             launcher = deploy(tmp / "deployed")
-            subprocess.run([args.python, "-m", "py_compile", str(launcher.parent / "redis_vip_check.py")], check=True)
+            subprocess.run([args.python, "-m", "compileall", "-q", str(launcher.parent / "redis_vip_check")], check=True)
             variants.append(("(d) launcher + cache", [args.python, "-IS", str(launcher), str(cfg)], env))
 
         # Warm-up, and make sure every variant gives the promote answer (exit 0) before measuring.

@@ -7,9 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
-    ReplyError, RespError, redis_pipeline,
-)
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.client import redis_pipeline
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ReplyError, RespError
 
 TIMEOUT = 5.0
 

@@ -12,8 +12,10 @@ __metaclass__ = type
 import socket
 import time
 
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
-    RespError, auth_command, encode_command, redis_call, resp_to_text, split_hostport)
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.addresses import split_hostport
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.client import redis_call
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import RespError
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.resp import auth_command, encode_command, resp_to_text
 
 
 def wait_sentinel_info(host, port, user, password, sentinel_hosts, timeout):

@@ -99,8 +99,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
-    Exchange, ReplyError, auth_command, run_exchanges)
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.client import Exchange, run_exchanges
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ReplyError
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.resp import auth_command
 
 REFUSED_CODES = ("WRONGPASS", "NOAUTH")
 

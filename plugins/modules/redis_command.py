@@ -59,8 +59,9 @@ reply:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import login_argument_spec
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
-    RespError, redis_call, resp_to_text)
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.client import redis_call
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import RespError
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.resp import resp_to_text
 
 
 def main():

@@ -133,7 +133,7 @@ switched:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._switchover import Switchover
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import RespError
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import RespError
 
 
 def main():

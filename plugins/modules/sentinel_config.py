@@ -137,11 +137,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import (
     login_argument_spec, make_caller, settings_diff,
 )
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
-    ReplyError,
-    format_hostport,
-    resp_to_text,
-)
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.addresses import format_hostport
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ReplyError
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.resp import resp_to_text
 
 HIDDEN = "(hidden)"
 

@@ -13,7 +13,7 @@ short_description: Tell whether this node should hold the Redis VIP (the keepali
 version_added: "0.1.0"
 description:
   - Runs exactly the same check as the keepalived track script installed by the C(keepalived) role
-    (both are C(plugins/module_utils/_vip_check.py)) and returns its verdict with the reasons.
+    (both are the package C(plugins/module_utils/_vipcheck)) and returns its verdict with the reasons.
   - The node should hold the VIP (I(verdict=promote)) only when the local Redis answers C(ROLE) as
     master after authenticating, B(and) at least the required number of the configured Sentinels
     answer in time and name this node's announced address and port as master of I(master_name)
@@ -257,13 +257,10 @@ elapsed_ms:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vip_check import (
-    EXIT_DEMOTE,
-    EXIT_PROMOTE,
-    ConfigError,
-    evaluate,
-    load_settings,
-)
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.cli import EXIT_DEMOTE, EXIT_PROMOTE
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ConfigError
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.settings import load_settings
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.verdict import evaluate
 
 _OVERRIDES = (
     "redis_host", "redis_port", "redis_user", "redis_password", "announce_host", "announce_port",

@@ -33,7 +33,7 @@ def test_collection_builds_and_installs(collection_tarball, installed_collection
     with tarfile.open(collection_tarball) as tar:
         names = set(tar.getnames())
     for needed in ("roles/redis/tasks/main.yml", "roles/sentinel/tasks/main.yml", "roles/keepalived/tasks/main.yml",
-                   "plugins/modules/vip_check.py", "plugins/module_utils/_vip_check.py", "playbooks/site.yml",
+                   "plugins/modules/vip_check.py", "plugins/module_utils/_vipcheck/cli.py", "playbooks/site.yml",
                    "LICENSE", "README.md", "inventories/example/hosts.yml"):
         assert needed in names, needed
     env = {"ANSIBLE_COLLECTIONS_PATH": str(installed_collections), "PATH": str(BIN) + ":/usr/bin:/bin"}
@@ -68,7 +68,7 @@ def test_readme_variable_reference_matches_argument_specs():
     assert result.returncode == 0, result.stderr
 
 
-# An int option whose default falls back on another role's variable: '{{ redis_port | default(6379) }}'.
+# An int or bool option whose default falls back on another variable: '{{ redis_port | default(6379) }}'.
 FALLBACK = re.compile(r"^\{\{ (\w+) \| default\((\w+)\) \}\}$")
 
 
@@ -78,13 +78,13 @@ def _defaults(role):
 
 def _documented_defaults(role):
     """What argument_specs must document for each value of defaults/main.yml: the value itself, except for an
-    int option defaulting to '{{ var | default(N) }}' (a template is no int for ansible-test and antsibull-docs):
-    N, with var named in the description."""
+    int or bool option defaulting to '{{ var | default(N) }}' (a template is no int or bool for ansible-test and
+    antsibull-docs): N, with var named in the description."""
     spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
     options = spec["argument_specs"]["main"]["options"]
     expected = {}
     for name, value in _defaults(role).items():
-        match = FALLBACK.match(value) if isinstance(value, str) and options[name].get("type") == "int" else None
+        match = FALLBACK.match(value) if isinstance(value, str) and options[name].get("type") in ("int", "bool") else None
         if match:
             assert match.group(1) in options[name]["description"], name
             value = yaml.safe_load(match.group(2))

@@ -1,5 +1,5 @@
 """The track script as the keepalived role installs it: the launcher roles/keepalived/files/vip_check.py
-next to redis_vip_check.py (= plugins/module_utils/_vip_check.py), byte-compiled the way the role's
+next to the package redis_vip_check/ (= plugins/module_utils/_vipcheck/), byte-compiled the way the role's
 handler does it. Real processes (conftest)."""
 
 import os
@@ -14,7 +14,7 @@ from vipcheck_helpers import NODE_PYTHON, base_cfg, deploy_check, write_cfg  # n
 
 def _deploy(tmp_path):
     d = deploy_check(tmp_path / "redis-vip-check").parent
-    subprocess.run([NODE_PYTHON, "-m", "py_compile", str(d / "redis_vip_check.py")], check=True)
+    subprocess.run([NODE_PYTHON, "-m", "compileall", "-q", str(d / "redis_vip_check")], check=True)
     return d
 
 
@@ -30,7 +30,7 @@ def test_launcher_runs_the_check_from_its_byte_compiled_copy(tmp_path, cluster):
     replica = write_cfg(tmp_path / "r.conf", **base_cfg(cluster, node=cluster.replica))
     run = _run(d, master)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "code object from '%s" % (d / "__pycache__" / "redis_vip_check.") in run.stderr
+    assert "code object from '%s" % (d / "redis_vip_check" / "__pycache__" / "cli.") in run.stderr
     assert _run(d, replica).returncode == 1
     usage = subprocess.run([NODE_PYTHON, "-IS", str(d / "vip_check.py")], capture_output=True, text=True,
                            timeout=20, check=False)
@@ -39,9 +39,9 @@ def test_launcher_runs_the_check_from_its_byte_compiled_copy(tmp_path, cluster):
 
 def test_launcher_falls_back_to_the_source_when_the_cache_is_stale(tmp_path, cluster):
     d = _deploy(tmp_path)
-    src = d / "redis_vip_check.py"
+    src = d / "redis_vip_check" / "cli.py"
     st = src.stat()
     os.utime(src, (st.st_atime, st.st_mtime + 10))  # the source changed after compiling
     run = _run(d, write_cfg(tmp_path / "m.conf", **base_cfg(cluster)))
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "code object from '%s" % (d / "__pycache__") not in run.stderr
+    assert "code object from '%s" % (d / "redis_vip_check" / "__pycache__" / "cli.") not in run.stderr

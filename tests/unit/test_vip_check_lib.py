@@ -1,4 +1,4 @@
-"""The functions of plugins/module_utils/_vip_check.py: config parsing, RESP encoding/parsing, address
+"""The functions of plugins/module_utils/_vipcheck/: config parsing, RESP encoding/parsing, address
 canonicalisation, and the reusable blocking client against real redis-server processes."""
 
 import pathlib

@@ -1,4 +1,4 @@
-"""The track script as keepalived runs it: `python3 -IS _vip_check.py CONFIG`, judged by its exit code,
+"""The track script as keepalived runs it: `python3 -IS vip_check.py CONFIG` (the launcher), judged by its exit code,
 against real redis-server / redis-sentinel processes (see conftest.py)."""
 
 import os
@@ -414,8 +414,9 @@ def test_the_command_line_is_the_launchers(tmp_path, cluster):
     """keepalived and redis-vip-watch run `python3 -IS vip_check.py ...` (the launcher); the module_utils
     file has no command line of its own (ansible-test sanity: no shebang, no sys.exit)."""
     assert LAUNCHER.read_text().rstrip().endswith("sys.exit(main(sys.argv[1:]))")
-    library = VIP_CHECK.read_text()
-    assert not library.startswith("#!") and "__main__" not in library and "sys.exit" not in library
+    for module in VIP_CHECK.glob("*.py"):
+        library = module.read_text()
+        assert not library.startswith("#!") and "__main__" not in library and "sys.exit" not in library, module
     cfg = write_cfg(tmp_path / "c.conf", **base_cfg(cluster))
     assert subprocess.run([NODE_PYTHON, "-IS", str(CHECK_SCRIPT), str(cfg)], check=False).returncode == 0
 

@@ -17,7 +17,6 @@ Destructive tests (SIGSTOP, BUSY) start their own throw-away redis-server.
 """
 
 import atexit
-import importlib.util
 import os
 import pathlib
 import shutil
@@ -27,9 +26,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-VIP_CHECK = ROOT / "plugins" / "module_utils" / "_vip_check.py"
+VIP_CHECK = ROOT / "plugins" / "module_utils" / "_vipcheck"
 LAUNCHER = ROOT / "roles" / "keepalived" / "files" / "vip_check.py"
 # The interpreter the nodes use (the script's shebang); fall back to the test interpreter.
 NODE_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -46,20 +46,24 @@ SENTINEL_SPECIAL_USER = "checker"
 
 
 def _load_vip_check():
-    spec = importlib.util.spec_from_file_location("vip_check_under_test", VIP_CHECK)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The check's public names in one namespace (vc.redis_call, vc.evaluate ...), imported from the
+    collection's tree as the top-level package _vipcheck."""
+    sys.path.insert(0, str(VIP_CHECK.parent))
+    from _vipcheck import addresses, cli, client, errors, resp, settings, state, transport, verdict
+    return types.SimpleNamespace(**{name: value for mod in (errors, resp, addresses, client, settings, verdict,
+                                                            state, transport, cli)
+                                    for name, value in vars(mod).items() if not name.startswith("_")})
 
 
 vc = _load_vip_check()
 
 
 def deploy_check(directory):
-    """Lay the check out as the keepalived role installs it: the launcher vip_check.py next to
-    redis_vip_check.py (a copy of VIP_CHECK); return the launcher's path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    shutil.copy(VIP_CHECK, directory / "redis_vip_check.py")
+    """Lay the check out as the keepalived role installs it: the launcher vip_check.py next to the package
+    redis_vip_check/ (a copy of VIP_CHECK's *.py); return the launcher's path."""
+    (directory / "redis_vip_check").mkdir(parents=True, exist_ok=True)
+    for src in VIP_CHECK.glob("*.py"):
+        shutil.copy(src, directory / "redis_vip_check" / src.name)
     shutil.copy(LAUNCHER, directory / "vip_check.py")
     return directory / "vip_check.py"
 

@@ -1,9 +1,15 @@
 """Data-safety drills as pass/fail checks (issue 10), through the drill tool's Python API (tools/drill.py):
 writes through the VIP every 20 ms, 2000 keys written on the master and replicated before the fault, and
 every node must hold all of them after the run. Generous bounds: the real figures (median/max of 5 runs)
-are in docs/benchmarks.md."""
+are in docs/benchmarks.md. The restart-empty failover also checks the keepalived notify hooks (issue 14): the
+drill inventory's hook appends "<epoch> <state> <instance>" to HOOK_LOG on every node."""
+
+import time
 
 import drill
+import lab
+
+HOOK_LOG = "/var/tmp/redis-vip-states.log"
 
 FAILED_WRITES_BOUND_S = 10
 
@@ -22,10 +28,44 @@ def run_one(fault):
     return run
 
 
+def hook_states():
+    """{node: [(epoch, state), ...]} in the order the node's notify hook was called."""
+    states = {}
+    for node in lab.nodes():
+        out = lab.docker("exec", node, "cat", HOOK_LOG, timeout=10).stdout
+        states[node] = [(float(t), state) for t, state, _instance in (line.split() for line in out.splitlines())]
+    return states
+
+
+def assert_one_master_at_a_time(states):
+    """From the first converge on (start-up included), no two nodes were MASTER at the same time."""
+    changes = sorted((t, node, state) for node, events in states.items() for t, state in events)
+    masters = set()
+    for t, node, state in changes:
+        (masters.add if state == "MASTER" else masters.discard)(node)
+        assert len(masters) <= 1, "two VRRP masters at %.3f: %s\n%s" % (t, masters, states)
+
+
 def test_master_restarting_empty_is_failed_over_before_a_replica_resyncs():
+    t0 = time.time()
     run = run_one("restart-empty")
     # the start-up guard held the empty node until Sentinel had promoted a replica that has the data
     assert run["final_master"] and run["final_master"] != run["old_master"], run
+    # the notify hooks were called, in order, with the state of each node's move
+    states = hook_states()
+    print("MEASURED: notify hook calls since the first converge (s after the fault): %s" % {
+        node: ["%s %+.2f" % (state, t - t0) for t, state in events] for node, events in states.items()})
+    for events in states.values():
+        assert [t for t, _s in events] == sorted(t for t, _s in events), states
+    assert_one_master_at_a_time(states)
+    old = [(t, s) for t, s in states[run["old_master"]] if t >= t0]
+    new = [(t, s) for t, s in states[run["final_master"]] if t >= t0]
+    assert [s for t, s in states[run["old_master"]] if t < t0][-1:] == ["MASTER"], states
+    # the old master gave the VIP up (FAULT) and did not take it back; then the new master took it and kept it
+    assert old and old[0][1] in ("BACKUP", "FAULT") and old[-1][1] != "MASTER", states
+    taken = [t for t, s in new if s == "MASTER"]
+    assert taken and new[-1][1] == "MASTER", states
+    assert old[0][0] < taken[0], states
 
 
 def test_crash_restart_of_the_masters_redis_loses_nothing():

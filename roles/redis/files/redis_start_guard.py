@@ -39,9 +39,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 try:  # installed next to this file by the redis role
-    import redis_vip_check as resp  # noqa: E402
+    from redis_vip_check import addresses, client, resp  # noqa: E402
 except ImportError:  # the collection's tree (unit tests)
-    import _vip_check as resp  # noqa: E402
+    from _vipcheck import addresses, client, resp  # noqa: E402
 
 QUERY_TIMEOUT_S = 0.5
 POLL_S = 0.2
@@ -111,7 +111,7 @@ def data_state(rconf):
 
 
 def split_list(text, default_port):
-    return [resp.split_hostport(item, default_port) for item in (text or "").split()]
+    return [addresses.split_hostport(item, default_port) for item in (text or "").split()]
 
 
 def ask_group(conf):
@@ -122,21 +122,22 @@ def ask_group(conf):
     peers = split_list(conf.get("peers"), 6379)
     s_auth = resp.auth_command(None, conf.get("sentinel_password") or None)
     r_auth = resp.auth_command(conf.get("redis_user") or None, conf.get("redis_password") or None)
-    s_exs = [resp.Exchange(h, p, ([s_auth] if s_auth else []) +
-                           [["SENTINEL", "get-master-addr-by-name", conf.get("master_name", "")]]) for h, p in sentinels]
-    p_exs = [resp.Exchange(h, p, ([r_auth] if r_auth else []) + [["INFO", "replication"], ["INFO", "keyspace"]])
+    s_exs = [client.Exchange(h, p, ([s_auth] if s_auth else []) +
+                             [["SENTINEL", "get-master-addr-by-name", conf.get("master_name", "")]])
+             for h, p in sentinels]
+    p_exs = [client.Exchange(h, p, ([r_auth] if r_auth else []) + [["INFO", "replication"], ["INFO", "keyspace"]])
              for h, p in peers]
-    resp.run_exchanges(s_exs + p_exs, time.monotonic() + QUERY_TIMEOUT_S)
+    client.run_exchanges(s_exs + p_exs, time.monotonic() + QUERY_TIMEOUT_S)
     named = []
     for ex in s_exs:
         addr = ex.replies[-1] if ex.complete else None
         if isinstance(addr, list) and len(addr) == 2:
-            named.append(resp.format_hostport(resp.canonical_host(resp.resp_to_text(addr[0])),
-                                              int(resp.resp_to_text(addr[1]))))
+            named.append(addresses.format_hostport(addresses.canonical_host(resp.resp_to_text(addr[0])),
+                                                   int(resp.resp_to_text(addr[1]))))
     majority = next((c for c in set(named) if named.count(c) >= len(sentinels) // 2 + 1), None)
     views = {}
     for (host, port), ex in zip(peers, p_exs):
-        key = resp.format_hostport(host, port)
+        key = addresses.format_hostport(host, port)
         rep, ks = (ex.replies[-2:] if ex.complete else (None, None))
         if not isinstance(rep, bytes) or not isinstance(ks, bytes):
             views[key] = None
@@ -146,8 +147,8 @@ def ask_group(conf):
                    for line in resp.resp_to_text(ks).splitlines() if line.startswith("db") and "keys=" in line)
         following = None
         if info.get("role") == "slave":
-            following = resp.format_hostport(resp.canonical_host(info.get("master_host", "")),
-                                             int(info.get("master_port", "0")))
+            following = addresses.format_hostport(addresses.canonical_host(info.get("master_host", "")),
+                                                  int(info.get("master_port", "0")))
         views[key] = (info.get("role"), following, keys)
     return majority, views
 
@@ -156,8 +157,8 @@ def decide(conf, rconf, me):
     """One look at the group: ("start", args, why) or ("hold", None, why)."""
     majority, views = ask_group(conf)
     if majority and majority != me:
-        host, port = resp.split_hostport(majority, 6379)
-        return "start", ["--replicaof", resp.strip_brackets(host), str(port)], \
+        host, port = addresses.split_hostport(majority, 6379)
+        return "start", ["--replicaof", addresses.strip_brackets(host), str(port)], \
             "a majority of the Sentinels names %s: starting as its replica" % majority
     followers = ["%s (%d keys)" % (peer, view[2]) for peer, view in views.items()
                  if view is not None and view[1] == me and view[2] > 0]
@@ -202,7 +203,7 @@ def main(argv):
         return 0
     if rconf.get("replicaof") or rconf.get("slaveof"):
         return 0  # a replica: it syncs from its master, its own data set does not matter
-    me = resp.format_hostport(resp.canonical_host(conf["announce_host"]), int(conf["announce_port"]))
+    me = addresses.format_hostport(addresses.canonical_host(conf["announce_host"]), int(conf["announce_port"]))
     start = time.monotonic()
     end = start + float(conf.get("timeout_s") or 60)
     said = None

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: redis_ha maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The watcher (``vip_check.py --watch``): keeps keepalived's track_file at poll speed."""
+
+import _socket
+import time
+
+from .errors import ConfigError
+from .events import EventFeed
+from .state import record_verdict, replace_file
+from .transport import Pool
+from .verdict import DEMOTE, evaluate
+
+_monotonic = time.monotonic
+
+TRACK_PROMOTE, TRACK_DEMOTE = b"0\n", b"1\n"
+
+
+def _sd_notify(message):
+    """Tell systemd (Type=notify, WatchdogSec) how the watcher is doing; a no-op outside systemd."""
+    import os
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+    try:
+        sock.connect(address)
+        sock.send(message.encode())
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+def _publish(settings, result):
+    """Write the verdict to the track_file when it differs, and remember/log it (state file)."""
+    want = TRACK_PROMOTE if result["promote"] else TRACK_DEMOTE
+    try:
+        with open(settings["track_file"], "rb") as fh:
+            have = fh.read(16)
+    except OSError:
+        have = None
+    if have != want:
+        replace_file(settings["track_file"], want)
+    try:
+        record_verdict(settings, result)
+    except Exception:
+        pass
+
+
+def _evaluate_safely(settings, start, pool):
+    try:
+        return evaluate(settings, start=start, pool=pool)
+    except Exception:  # a bug must not hold the VIP
+        return {"verdict": DEMOTE, "promote": False, "reason": "internal error"}
+
+
+def serve(settings, iterations=None):
+    """The event-speed mode: evaluate every ``poll_ms`` forever, and at once whenever a Sentinel
+    publishes an event (EventFeed), and keep keepalived's ``track_file`` at 0 (hold the VIP) or 1 (do
+    not). keepalived reacts to the file at once (inotify), so a change reaches VRRP within one poll at
+    most instead of the next once-a-second vrrp_script run.
+
+    Failing safe: SIGTERM writes 1 before exiting; the systemd unit also writes 1 after any exit
+    (ExecStopPost) and kills a hung watcher through its watchdog (WATCHDOG=1 is sent every loop).
+    The file is rewritten whenever its content differs from the verdict (e.g. keepalived created it).
+    """
+    import signal
+    if not settings.get("track_file"):
+        raise ConfigError("track_file is required with --watch")
+    stop = []
+
+    def _stop(_signum, _frame):
+        stop.append(True)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    poll = settings["poll_ms"] / 1000.0
+    feed = EventFeed(settings)
+    pool = Pool()  # connections kept open between evaluations: no TLS handshake every poll
+    done = 0
+    while not stop and (iterations is None or done < iterations):
+        t0 = _monotonic()
+        _publish(settings, _evaluate_safely(settings, t0, pool))
+        if not done:
+            _sd_notify("READY=1")
+        _sd_notify("WATCHDOG=1")
+        done += 1
+        if not stop:
+            # Until the next poll, or at once when a Sentinel publishes an event (at most one
+            # evaluation per 10 ms however many events arrive).
+            if feed.wait(max(0.0, poll - (_monotonic() - t0)), stop):
+                time.sleep(max(0.0, 0.01 - (_monotonic() - t0)))
+    feed.close()
+    pool.close()
+    replace_file(settings["track_file"], TRACK_DEMOTE)
+    _sd_notify("STOPPING=1")
+    return 0  # a clean stop, not a failure (systemd)
