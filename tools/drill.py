@@ -414,7 +414,7 @@ def wait_in_sync(node: str, since: float, timeout: float = 120.0) -> dict:
                     and not info.get("master_sync_in_progress")):
                 t = now()
                 res = _exec(node, "systemctl", "show", "-p", "ExecMainStartTimestampMonotonic", "--value",
-                            "redis-server", timeout=10)
+                            lab.units()["server"], timeout=10)
                 started = int(res.stdout.strip() or 0) / 1e6
                 return {"rejoin_s": round(t - since, 2),
                         "rejoin_after_redis_start_s": round(t - started, 2) if started > since - 60 else None}
@@ -432,7 +432,7 @@ def repair(fault: str, master: str, ips: dict, note: dict | None = None) -> dict
     if fault in ("restart-empty", "crash-restart", "kill-redis-server"):
         return {}
     if fault == "freeze-redis":
-        _exec(master, "systemctl", "kill", "-s", "CONT", "redis-server")
+        _exec(master, "systemctl", "kill", "-s", "CONT", lab.units()["server"])
     elif fault in ("stop-keepalived", "crash-keepalived"):
         _exec(master, "systemctl", "start", "keepalived")  # a no-op when systemd restarted it
     elif fault == "stop-sentinel":

@@ -1,7 +1,8 @@
 """Kill the master container: Sentinel elects a new master, the VIP moves to exactly that node, writes
 through the VIP succeed again; bring the old master back: it rejoins as a replica, the VIP stays put, and
-a second site.yml run changes nothing, and neither does `--check --diff` (it predicts no change and shows
-no diff)."""
+a second site.yml run changes nothing and moves nothing. On Debian 12 + Redis that run is `--check --diff`
+(it must predict no change; the scenario's idempotence step and the engine move's converge are the real
+re-runs there); on the Debian 13 combinations it is a real run."""
 
 import os
 import re
@@ -10,10 +11,11 @@ import uuid
 
 import drill
 import lab
-import pytest
 
 FAILOVER_BOUND_S = 60  # generous pass/fail bound; the real figures live in docs/benchmarks.md
 REJOIN_BOUND_S = 120
+# one combination re-runs site.yml in check mode after the failover (suite budget: one run fewer)
+CHECK_MODE = (os.environ.get("REDIS_HA_PLATFORM") or "debian12", lab.engine()) == ("debian12", "redis")
 
 
 def _sentinel_master_node(ips):
@@ -97,19 +99,10 @@ def test_kill_master_then_rejoin():
     assert holders_seen == {(new_master,)}, "VIP moved during the rejoin: %s" % holders_seen
     assert lab.redis_client(lab.node_ip(master)).get(key) == b"written-after-kill"
 
-    # A second converge after the failover changes nothing and moves nothing.
-    changed = _converge_changed()
+    # A second converge after the failover changes nothing and moves nothing (or, in check mode, predicts no
+    # change: --diff shows nothing either, since only changed tasks print a diff).
+    changed = _converge_changed(*(("--check", "--diff") if CHECK_MODE else ()))
     assert changed == {n: 0 for n in ips}, changed
     ips = lab.node_ips()
     assert _sentinel_master_node(ips) == (new_master, 3)
     assert lab.vip_holders() == [new_master]
-
-
-@pytest.mark.skipif(os.environ.get("REDIS_HA_PLATFORM", "debian12") != "debian12" or lab.engine() != "redis",
-                    reason="one combination is enough for check mode (suite budget): Debian 12 + Redis")
-def test_check_mode_predicts_no_change_on_a_converged_group():
-    ips = lab.node_ips()
-    before = _sentinel_master_node(ips)
-    changed = _converge_changed("--check", "--diff")
-    assert changed == {n: 0 for n in ips}, changed
-    assert _sentinel_master_node(lab.node_ips()) == before

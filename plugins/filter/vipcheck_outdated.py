@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Jinja2 filter: which files of the check's package a node still needs (the roles copy only those)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+DOCUMENTATION = r"""
+name: vipcheck_outdated
+short_description: Files of the check's package that are missing or differ on a node
+version_added: 0.2.0
+description:
+  - The keepalived role (the check) and the redis role (the start-up guard) install this collection's
+    private package C(plugins/module_utils/_vipcheck) on every node. Given what C(ansible.builtin.find)
+    found in the package's directory on the node (with C(get_checksum=true)), returns the package's source
+    files whose copy there is missing, differs (SHA-1) or is not root-owned with mode 0644, so that a
+    converged node costs one C(find) instead of one C(copy) per file.
+options:
+  _input:
+    description: The C(files) list of an C(ansible.builtin.find) of O(dest) with C(get_checksum=true).
+    type: list
+    elements: dict
+    required: true
+  dest:
+    description: The package's directory on the node.
+    type: path
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Install the check package's files that are missing or differ
+  ansible.builtin.copy:
+    src: "{{ item }}"
+    dest: "/usr/local/lib/redis-ha/redis_vip_check/{{ item | basename }}"
+    owner: root
+    group: root
+    mode: "0644"
+  loop: "{{ found.files | redis_ha.sentinel_vip.vipcheck_outdated('/usr/local/lib/redis-ha/redis_vip_check') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: Absolute paths of the package's C(*.py) files on the controller, sorted by name.
+  type: list
+  elements: path
+"""
+
+PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "_vipcheck")
+
+
+def package_files():
+    """The package's source files on the controller (never its __pycache__), sorted by name."""
+    return sorted(os.path.join(PACKAGE, name) for name in os.listdir(PACKAGE) if name.endswith(".py"))
+
+
+def _sha1(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha1(handle.read()).hexdigest()  # the checksum ansible.builtin.find reports
+
+
+def vipcheck_outdated(found, dest):
+    """Source files whose copy in dest is missing, differs or is not root:root 0644."""
+    installed = {f.get("path"): f for f in found or []}
+    outdated = []
+    for src in package_files():
+        copy = installed.get(os.path.join(dest, os.path.basename(src)), {})
+        if (copy.get("checksum"), copy.get("mode"), copy.get("uid"), copy.get("gid")) != (_sha1(src), "0644", 0, 0):
+            outdated.append(src)
+    return outdated
+
+
+class FilterModule:
+    """vipcheck_outdated filter of redis_ha.sentinel_vip."""
+
+    def filters(self):
+        return {"vipcheck_outdated": vipcheck_outdated}
