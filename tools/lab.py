@@ -44,6 +44,11 @@ def engine() -> str:
     return os.environ.get("REDIS_HA_ENGINE") or "redis"
 
 
+def platform() -> str:
+    """The lab's platform image: REDIS_HA_PLATFORM (debian12 when unset), as molecule/default picks it."""
+    return os.environ.get("REDIS_HA_PLATFORM") or "debian12"
+
+
 def units() -> dict:
     """Server and Sentinel unit names and config directory of the lab's engine."""
     return ENGINE_UNITS[engine()]

@@ -4,7 +4,6 @@ a second site.yml run changes nothing and moves nothing. On Debian 12 + Redis th
 (it must predict no change; the scenario's idempotence step and the engine move's converge are the real
 re-runs there); on the Debian 13 combinations it is a real run."""
 
-import os
 import re
 import time
 import uuid
@@ -15,7 +14,7 @@ import lab
 FAILOVER_BOUND_S = 60  # generous pass/fail bound; the real figures live in docs/benchmarks.md
 REJOIN_BOUND_S = 120
 # one combination re-runs site.yml in check mode after the failover (suite budget: one run fewer)
-CHECK_MODE = (os.environ.get("REDIS_HA_PLATFORM") or "debian12", lab.engine()) == ("debian12", "redis")
+CHECK_MODE = (lab.platform(), lab.engine()) == ("debian12", "redis")
 
 
 def _sentinel_master_node(ips):

@@ -7,7 +7,6 @@ lab inventory's hook appends "<epoch> <state> <instance>" to HOOK_LOG on every n
 Each drill runs on one Debian 13 combination of the scenario (suite budget): restart-empty with Valkey 8.1,
 crash-restart with Redis 8.0 (the Debian 12 + Redis 7.0 run carries the engine move instead)."""
 
-import os
 import time
 
 import drill
@@ -17,11 +16,10 @@ import pytest
 HOOK_LOG = "/var/tmp/redis-vip-states.log"
 
 FAILED_WRITES_BOUND_S = 10
-PLATFORM = os.environ.get("REDIS_HA_PLATFORM") or "debian12"
 
 
 def only_on(platform, engine):
-    return pytest.mark.skipif((PLATFORM, lab.engine()) != (platform, engine),
+    return pytest.mark.skipif((lab.platform(), lab.engine()) != (platform, engine),
                               reason="runs on %s + %s only (suite budget)" % (platform, engine))
 
 

@@ -17,7 +17,6 @@ import lab
 import pytest
 from test_20_failover import _converge_changed, _sentinel_master_node
 
-PLATFORM = os.environ.get("REDIS_HA_PLATFORM") or "debian12"
 FAILED_WRITES_BOUND_S = 10
 FAILOVER_BOUND_S = 60
 
@@ -31,7 +30,8 @@ def _config_checksums():
     return out
 
 
-@pytest.mark.skipif(lab.engine() != "redis" or PLATFORM != "debian13", reason="the refusal is for Redis 8.0 -> Valkey")
+@pytest.mark.skipif((lab.platform(), lab.engine()) != ("debian13", "redis"),
+                    reason="the refusal is for Redis 8.0 -> Valkey")
 def test_move_that_cannot_be_online_is_refused_before_anything_changes():
     before = _config_checksums()
     os.environ["REDIS_HA_ENGINE"] = "valkey"
@@ -46,7 +46,8 @@ def test_move_that_cannot_be_online_is_refused_before_anything_changes():
     assert _config_checksums() == before
 
 
-@pytest.mark.skipif(lab.engine() != "redis" or PLATFORM != "debian12", reason="online move: Debian 12 Redis -> Valkey")
+@pytest.mark.skipif((lab.platform(), lab.engine()) != ("debian12", "redis"),
+                    reason="online move: Debian 12 Redis -> Valkey")
 def test_online_move_to_valkey_loses_no_acknowledged_write():
     report = drill.drill(["migrate-engine"], runs=1, observe_s=15)
     run = report["runs"][0]
