@@ -29,6 +29,11 @@ options:
   login_password:
     description: Password of I(login_user), or of the C(default) user (C(requirepass)) when I(login_user) is not given.
     type: str
+  login_password_previous:
+    description:
+      - Password tried when I(login_password) is refused (C(-WRONGPASS)): the previous one, while a rotation of
+        the login password is under way and the server may not accept the new one yet.
+    type: str
 attributes:
   action_group:
     description: Use C(group/redis_ha.sentinel_vip.redis) in C(module_defaults) to set the I(login_*) options once.

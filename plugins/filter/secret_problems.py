@@ -54,6 +54,13 @@ options:
     description: Name to the group-wide variable it defaults to, named in the message of an unset secret.
     type: dict
     default: {}
+  optional:
+    description:
+      - Names of the secrets that may be unset or empty (the C(*_previous) passwords of a rotation, empty when
+        none is under way); when set, they are examined like the others.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -115,10 +122,13 @@ def _vrrp_auth_problem(value, vrrp_version):
 
 def secret_problems(secrets, unquoted=(), placeholder="CHANGE-ME", engine="redis",
                     replication="redis_replication_password", vrrp_auth="keepalived_auth_pass", vrrp_version="3",
-                    same_as=None, set_through=None):
+                    same_as=None, set_through=None, optional=()):
     """Messages naming each bad secret of secrets ({name: value or None}), never a value."""
     problems, usable = [], {}
     for name, value in secrets.items():
+        if name in optional and value in (None, ""):
+            usable[name] = None
+            continue
         if name == vrrp_auth:
             problem = _vrrp_auth_problem(value, vrrp_version)
         else:

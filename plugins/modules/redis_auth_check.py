@@ -20,6 +20,10 @@ description:
   - An entry counts as I(refused) only on C(-WRONGPASS) (wrong password, unknown or disabled user) or
     C(-NOAUTH); other answers (no server on that port, an error such as "no password is set") make it
     I(unknown), never I(refused).
+  - An entry with a I(previous) password (a rotation under way) is tried with both. A refused I(password)
+    whose I(previous) is accepted counts as I(rotating) (the rotation starts, or resumes), not as I(refused);
+    an accepted I(password) whose I(previous) is refused puts the entry in I(previous_refused) as well (a
+    previous password the server never had, or one a finished rotation already removed).
 author:
   - redis_ha maintainers (@redis-ha)
 options:
@@ -48,6 +52,9 @@ options:
         description: The password to try.
         type: str
         required: true
+      previous:
+        description: The previous password, while a rotation of I(password) is under way (empty for none).
+        type: str
   timeout:
     description: Seconds for all of them together.
     type: float
@@ -73,7 +80,8 @@ EXAMPLES = r"""
   redis_ha.sentinel_vip.redis_auth_check:
     credentials:
       - {name: redis_admin_password, port: 6379, user: admin, password: "{{ redis_admin_password }}"}
-      - {name: sentinel_password, port: 26379, password: "{{ sentinel_password }}"}
+      - {name: sentinel_password, port: 26379, password: "{{ sentinel_password }}",
+         previous: "{{ sentinel_password_previous }}"}
   register: auth
   no_log: true
 """
@@ -86,6 +94,16 @@ accepted:
   elements: str
 refused:
   description: Names of the entries refused with C(-WRONGPASS) or C(-NOAUTH).
+  returned: always
+  type: list
+  elements: str
+rotating:
+  description: Names of the entries whose I(password) was refused but whose I(previous) was accepted.
+  returned: always
+  type: list
+  elements: str
+previous_refused:
+  description: Names of the entries whose I(password) was accepted but whose I(previous) was refused.
   returned: always
   type: list
   elements: str
@@ -106,23 +124,43 @@ from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.re
 REFUSED_CODES = ("WRONGPASS", "NOAUTH")
 
 
+def _answer(ex):
+    """'accepted', 'refused', or the reason it is unknown, of one AUTH exchange."""
+    if not ex.complete:
+        return "no answer: %s" % (ex.error.__class__.__name__ if ex.error else "timeout")
+    if isinstance(ex.replies[0], ReplyError):
+        return "refused" if ex.replies[0].code in REFUSED_CODES else "error reply %s" % ex.replies[0].code
+    return "accepted"
+
+
 def classify(credentials, host, timeout):
-    """[(name, Exchange)] -> (accepted, refused, unknown) after one concurrent round of AUTH."""
-    exchanges = [(c["name"], Exchange(host, c["port"], [auth_command(c.get("user"), c["password"])]))
-                 for c in credentials]
-    run_exchanges([ex for _name, ex in exchanges], time.monotonic() + timeout)
-    accepted, refused, unknown = [], [], {}
-    for name, ex in exchanges:
-        if not ex.complete:
-            unknown[name] = "no answer: %s" % (ex.error.__class__.__name__ if ex.error else "timeout")
-        elif isinstance(ex.replies[0], ReplyError):
-            if ex.replies[0].code in REFUSED_CODES:
-                refused.append(name)
-            else:
-                unknown[name] = "error reply %s" % ex.replies[0].code
+    """A dict of lists accepted, refused, rotating, previous_refused and the dict unknown (module RETURN),
+    after one concurrent round of AUTH (the password, and the previous one when given)."""
+    tries = []
+    for c in credentials:
+        tries.append((c["name"], "password", Exchange(host, c["port"], [auth_command(c.get("user"), c["password"])])))
+        if c.get("previous"):
+            tries.append((c["name"], "previous",
+                          Exchange(host, c["port"], [auth_command(c.get("user"), c["previous"])])))
+    run_exchanges([ex for _n, _k, ex in tries], time.monotonic() + timeout)
+    answers = {}
+    for name, kind, ex in tries:
+        answers.setdefault(name, {})[kind] = _answer(ex)
+    out = dict(accepted=[], refused=[], rotating=[], previous_refused=[], unknown={})
+    for c in credentials:
+        name, got = c["name"], answers[c["name"]]
+        current, previous = got["password"], got.get("previous")
+        if current == "accepted":
+            out["accepted"].append(name)
+            if previous == "refused":
+                out["previous_refused"].append(name)
+        elif current == "refused" and previous == "accepted":
+            out["rotating"].append(name)
+        elif current == "refused" and previous in (None, "refused"):
+            out["refused"].append(name)
         else:
-            accepted.append(name)
-    return accepted, refused, unknown
+            out["unknown"][name] = current if current != "refused" else "previous: %s" % previous
+    return out
 
 
 def main():
@@ -134,14 +172,14 @@ def main():
                 port=dict(type="int", required=True),
                 user=dict(type="str"),
                 password=dict(type="str", required=True, no_log=True),
+                previous=dict(type="str", no_log=True),
             )),
             timeout=dict(type="float", default=5.0),
         ),
         supports_check_mode=True,
     )
-    accepted, refused, unknown = classify(module.params["credentials"], module.params["login_host"],
-                                          module.params["timeout"])
-    module.exit_json(changed=False, accepted=accepted, refused=refused, unknown=unknown)
+    module.exit_json(changed=False, **classify(module.params["credentials"], module.params["login_host"],
+                                               module.params["timeout"]))
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import login_argument_spec
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.client import redis_call
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import RespError
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ReplyError, RespError
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.resp import resp_to_text
 
 
@@ -76,11 +76,18 @@ def main():
     p = module.params
     if module.check_mode and not p["read_only"]:
         module.exit_json(changed=True, reply=None)
-    try:
-        reply = redis_call(p["login_host"], p["login_port"], p["command"], user=p["login_user"],
-                           password=p["login_password"], timeout=5.0)
-    except (RespError, OSError) as exc:
-        module.fail_json(msg="%s failed: %s" % (p["command"][0], exc))
+    # The current password, then (a rotation under way) the previous one.
+    passwords = [p["login_password"]] + ([p["login_password_previous"]] if p["login_password_previous"] else [])
+    while True:
+        try:
+            reply = redis_call(p["login_host"], p["login_port"], p["command"], user=p["login_user"],
+                               password=passwords.pop(0), timeout=5.0)
+            break
+        except ReplyError as exc:
+            if exc.code not in ("WRONGPASS", "NOAUTH") or not passwords:
+                module.fail_json(msg="%s failed: %s" % (p["command"][0], exc))
+        except (RespError, OSError) as exc:
+            module.fail_json(msg="%s failed: %s" % (p["command"][0], exc))
     module.exit_json(changed=not p["read_only"], reply=resp_to_text(reply))
 
 

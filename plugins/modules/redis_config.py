@@ -43,6 +43,18 @@ options:
       - Their values are compared like the others but reported as C((hidden)).
     type: dict
     default: {}
+  acl_passwords:
+    description:
+      - The passwords each ACL user must accept, C(user -> [passwords]); users not named keep theirs. Several
+        passwords let a rotation go without a failed login (the new one beside the old one, then the old one
+        removed). Compared as SHA-256 hashes with C(ACL GETUSER); a user that differs gets one
+        C(ACL SETUSER <user> resetpass #<hash>...) (atomic; only the passwords change, connections already
+        authenticated stay).
+      - Empty passwords in a list are left out; every user named needs at least one. Users must exist.
+      - Applied before I(settings), and followed by C(CONFIG REWRITE) when I(rewrite=true) (the users are
+        in the configuration file Redis owns). Never shown; RV(changed_users) names the users.
+    type: dict
+    default: {}
   rewrite:
     description:
       - Run C(CONFIG REWRITE) once after a change, so that the configuration file keeps the new values
@@ -53,7 +65,7 @@ options:
 notes:
   - Supports check mode and diff mode. Check mode only reads (C(CONFIG GET), C(INFO server)).
   - I(login_user) needs C(config|get), C(config|set), C(config|rewrite) and C(info) (the latter only when
-    I(rewrite=true) and something must change).
+    I(rewrite=true) and something must change), and C(acl|getuser), C(acl|setuser) with I(acl_passwords).
   - "Normalisation before comparing (Redis answers C(CONFIG GET) in a canonical form): values are split on
     whitespace and compared token by token, so extra blanks do not count; a token that is a memory size
     with a unit (C(b), C(k), C(kb), C(m), C(mb), C(g), C(gb), any case) counts as its number of bytes with
@@ -106,6 +118,14 @@ EXAMPLES = r"""
     login_password: "{{ redis_admin_password }}"
     secret_settings:
       masterauth: "{{ redis_replication_password }}"
+
+- name: Let the applications' user accept a new password beside the old one (rotation, first step)
+  redis_ha.sentinel_vip.redis_config:
+    login_user: "{{ redis_admin_user }}"
+    login_password: "{{ redis_admin_password }}"
+    acl_passwords:
+      default: ["{{ redis_password }}", "{{ redis_password_previous }}"]
+  no_log: true
 """
 
 RETURN = r"""
@@ -117,6 +137,12 @@ changed_settings:
   returned: always
   type: dict
   sample: {"maxmemory": {"before": "0", "after": "104857600"}, "min-replicas-to-write": {"before": "0", "after": "1"}}
+changed_users:
+  description: The users of I(acl_passwords) whose passwords were changed (or would be in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: ["default", "replicator"]
 rewritten:
   description: True when C(CONFIG REWRITE) was run (the configuration file on disk was rewritten by Redis).
   returned: always
@@ -129,7 +155,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import (
-    login_argument_spec, make_caller, settings_diff,
+    acl_passwords_commands, acl_passwords_todo, login_argument_spec, make_caller, settings_diff,
 )
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.addresses import format_hostport
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ReplyError
@@ -304,6 +330,7 @@ def main():
             login_argument_spec(6379),
             settings=dict(type="dict", default={}),
             secret_settings=dict(type="dict", default={}, no_log=True),
+            acl_passwords=dict(type="dict", default={}, no_log=True),
             rewrite=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
@@ -312,7 +339,7 @@ def main():
     )
     p = module.params
     address = format_hostport(p["login_host"], p["login_port"])
-    result = dict(changed=False, changed_settings={}, rewritten=False)
+    result = dict(changed=False, changed_settings={}, changed_users=[], rewritten=False)
 
     # A password put into settings by mistake must not be echoed either.
     for raw, value in (p["settings"] or {}).items():
@@ -323,10 +350,13 @@ def main():
         wanted = wanted_settings(p["settings"], p["secret_settings"])
     except SettingError as exc:
         module.fail_json(msg="redis_config: %s" % exc, **result)
-    if not wanted:
+    if not wanted and not p["acl_passwords"]:
         module.exit_json(**result)
 
     call = make_caller(module, "redis_config", "Redis", address, result)
+    acl_changed = converge_acl_passwords(module, call, address, result)
+    if not wanted:
+        finish(module, call, address, result, {}, acl_changed)
 
     # 1. Read every wanted setting.
     replies = call([["CONFIG", "GET", name] for name, _text, _secret in wanted])
@@ -343,7 +373,7 @@ def main():
 
     todo = [(name, text, secret) for name, text, secret in wanted if not same_value(name, text, current[name])]
     if not todo:
-        module.exit_json(**result)
+        finish(module, call, address, result, {}, acl_changed)
 
     # 2. CONFIG REWRITE needs a configuration file: find out before changing anything.
     if p["rewrite"]:
@@ -359,13 +389,9 @@ def main():
                              % (address, ", ".join(n for n, _t, _s in todo)), **result)
 
     if module.check_mode:
-        result["changed_settings"] = dict(
+        finish(module, call, address, result, dict(
             (name, dict(before=_shown(current[name], secret), after=_shown(text, secret)))
-            for name, text, secret in todo)
-        result["changed"] = True
-        if module._diff:
-            result["diff"] = settings_diff(result["changed_settings"])
-        module.exit_json(**result)
+            for name, text, secret in todo), acl_changed)
 
     # 3. One atomic CONFIG SET, then ask again for Redis' canonical values.
     set_cmd = ["CONFIG", "SET"]
@@ -405,16 +431,36 @@ def main():
                         % (name, _shown(repr(after), secret), _shown(repr(text), secret)))
             continue
         changed_settings[name] = dict(before=_shown(current[name], secret), after=_shown(after, secret))
-    result["changed_settings"] = changed_settings
-    result["changed"] = bool(changed_settings)
+    finish(module, call, address, result, changed_settings, acl_changed)
 
-    # 4. Let Redis rewrite its own configuration file.
-    if changed_settings and p["rewrite"]:
+
+def converge_acl_passwords(module, call, address, result):
+    """Make every user of acl_passwords accept exactly its passwords (check mode: only tell); True on a change."""
+    try:
+        todo = acl_passwords_todo(call, module.params["acl_passwords"])
+    except ValueError as exc:
+        module.fail_json(msg="redis_config: acl_passwords on %s: %s" % (address, exc), **result)
+    result["changed_users"] = [user for user, _hashes, _current in todo]
+    if todo and not module.check_mode:
+        for (user, _h, _c), reply in zip(todo, call(acl_passwords_commands(todo))):
+            if isinstance(reply, ReplyError):
+                module.fail_json(msg="redis_config: Redis at %s refused the new passwords of user %s: %s"
+                                 % (address, user, reply.message), **result)
+    return bool(todo)
+
+
+def finish(module, call, address, result, changed_settings, acl_changed):
+    """Report, and (not in check mode) let Redis rewrite its own configuration file after a change; exits."""
+    result["changed_settings"] = changed_settings
+    result["changed"] = bool(changed_settings) or acl_changed
+    if result["changed"] and module.params["rewrite"] and not module.check_mode:
         reply = call([["CONFIG", "REWRITE"]])[0]
         if isinstance(reply, ReplyError):
             module.fail_json(msg="redis_config: %s changed at runtime on %s, but CONFIG REWRITE failed: %s; the "
                              "configuration file does not have the new values"
-                             % (", ".join(sorted(changed_settings)), address, reply.message), **result)
+                             % (", ".join(sorted(changed_settings) + ["passwords of %s" % u for u in
+                                                                      result["changed_users"]]),
+                                address, reply.message), **result)
         result["rewritten"] = True
     if module._diff:
         result["diff"] = settings_diff(changed_settings)

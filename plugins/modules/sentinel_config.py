@@ -61,6 +61,24 @@ options:
       - Must be free of blanks, quotes, backslashes and control characters (Sentinel 7.0 writes it unquoted
         into its configuration file and could not read it back).
     type: str
+  passwords:
+    description:
+      - The passwords this Sentinel accepts from its clients and the other Sentinels (its C(default) user,
+        C(requirepass)), all of them: several let a rotation go without a failed login (the new one beside
+        the old one, then the old one removed).
+      - Compared as SHA-256 hashes with C(ACL GETUSER default); when they differ, one
+        C(ACL SETUSER default resetpass #<hash>...) (atomic; connections already authenticated stay), then
+        C(SENTINEL FLUSHCONFIG), so Sentinel writes its users into its own configuration file (a C(user default)
+        line, which wins over the C(requirepass) line at the next start).
+      - Empty passwords in the list are left out. Not given or empty, the accepted passwords are left alone.
+    type: list
+    elements: str
+  sentinel_pass:
+    description:
+      - Password this Sentinel gives to the other Sentinels (C(SENTINEL CONFIG SET sentinel-pass)), compared
+        with C(SENTINEL CONFIG GET sentinel-pass); Sentinel persists it at once. Not given, it is left alone.
+      - Must be free of blanks, quotes, backslashes and control characters (written unquoted).
+    type: str
   update_password:
     description:
       - C(on_create) - never send I(auth_user)/I(auth_pass); they were written when the master was created
@@ -74,8 +92,9 @@ notes:
   - Values are compared as integers when both sides are integers, otherwise as exact strings.
   - The module never writes its invocation to the managed node's journal (AnsibleModule C(no_log)),
     because I(settings) is a free-form dict whose values the argument spec cannot mask.
-  - Global Sentinel settings (C(SENTINEL CONFIG SET)), C(rename-command) and the master address are out of
-    scope; Sentinel owns the master address.
+  - Global Sentinel settings (C(SENTINEL CONFIG SET)) other than I(sentinel_pass), C(rename-command) and the
+    master address are out of scope; Sentinel owns the master address.
+  - Order of the changes in one run: I(passwords), I(settings), I(sentinel_pass), I(auth_user)/I(auth_pass).
   - Needs no Python library on the node besides the standard library.
 extends_documentation_fragment:
   - redis_ha.sentinel_vip.login
@@ -110,6 +129,14 @@ EXAMPLES = r"""
     auth_user: "{{ sentinel_redis_user }}"
     auth_pass: "{{ sentinel_redis_password }}"
     update_password: always
+
+- name: Accept a new Sentinel password beside the old one (rotation, first step)
+  redis_ha.sentinel_vip.sentinel_config:
+    login_password: "{{ sentinel_password }}"
+    login_password_previous: "{{ sentinel_password_previous }}"
+    master_name: "{{ sentinel_master_name }}"
+    passwords: ["{{ sentinel_password }}", "{{ sentinel_password_previous }}"]
+  no_log: true
 """
 
 RETURN = r"""
@@ -118,6 +145,7 @@ changed_settings:
     - The fields that were changed (or would be in check mode), C(field -> {before, after}).
     - C(after) is what Sentinel reports after the change (the wanted value in check mode).
     - For C(auth-user) and C(auth-pass) C(before) is null (not readable); the password is C((hidden)).
+    - I(passwords) are reported as C(passwords) and I(sentinel_pass) as C(sentinel-pass), both C((hidden)).
   returned: always
   type: dict
   sample:
@@ -135,7 +163,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import (
-    login_argument_spec, make_caller, settings_diff,
+    acl_passwords_commands, acl_passwords_todo, login_argument_spec, make_caller, settings_diff,
 )
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.addresses import format_hostport
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ReplyError
@@ -218,6 +246,8 @@ def main():
             settings=dict(type="dict", default={}),
             auth_user=dict(type="str"),
             auth_pass=dict(type="str", no_log=True),
+            passwords=dict(type="list", elements="str", no_log=True),
+            sentinel_pass=dict(type="str", no_log=True),
             # A policy (on_create/always), not a secret: its name only looks like one to Ansible's check.
             update_password=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
         ),
@@ -243,6 +273,8 @@ def main():
                 credentials.append(("auth-user", value_to_text("auth-user", p["auth_user"]), False))
             if p["auth_pass"] is not None:
                 credentials.append(("auth-pass", value_to_text("auth-pass", p["auth_pass"]), True))
+        if p["sentinel_pass"] is not None:
+            value_to_text("sentinel-pass", p["sentinel_pass"])
     except SettingError as exc:
         module.fail_json(msg="sentinel_config: %s" % exc, **result)
 
@@ -278,16 +310,44 @@ def main():
             return dict(before=None, after=HIDDEN if secret else after)
         return dict(before=before[field], after=after)
 
+    acl_todo, pass_differs = own_passwords_todo(module, call, address, result)
     if module.check_mode:
         result["changed_settings"] = dict((f, report(f, t, s)) for f, t, s in todo + credentials)
+        if acl_todo:
+            result["changed_settings"]["passwords"] = dict(before=HIDDEN, after=HIDDEN)
+        if pass_differs:
+            result["changed_settings"]["sentinel-pass"] = dict(before=HIDDEN, after=HIDDEN)
         result["changed"] = bool(result["changed_settings"])
         if module._diff:
             result["diff"] = settings_diff(result["changed_settings"])
         module.exit_json(**result)
 
-    # One SENTINEL SET per field, in order, stopping at the first refusal.
     changed_settings = {}
-    for field, text, secret in todo + credentials:
+    if acl_todo:
+        # The new password beside the old one (or the old one gone), then Sentinel writes its file.
+        replies = call(acl_passwords_commands(acl_todo) + [["SENTINEL", "FLUSHCONFIG"]])
+        errors = [r for r in replies if isinstance(r, ReplyError)]
+        if errors:
+            module.fail_json(msg="sentinel_config: Sentinel at %s refused its new passwords: %s"
+                             % (address, errors[0].message), **result)
+        changed_settings["passwords"] = dict(before=HIDDEN, after=HIDDEN)
+
+    # One SENTINEL SET per field, in order, stopping at the first refusal.
+    if pass_differs:
+        todo_all = todo + [("sentinel-pass", p["sentinel_pass"], True)] + credentials
+    else:
+        todo_all = todo + credentials
+    for field, text, secret in todo_all:
+        if field == "sentinel-pass":
+            reply = call([["SENTINEL", "CONFIG", "SET", "sentinel-pass", text]])[0]
+            if not isinstance(reply, ReplyError):
+                changed_settings[field] = dict(before=HIDDEN, after=HIDDEN)
+                continue
+            message = reply.message.replace(text, HIDDEN)
+            result["changed_settings"] = changed_settings
+            result["changed"] = True
+            module.fail_json(msg="sentinel_config: Sentinel at %s refused sentinel-pass: %s" % (address, message),
+                             setting=field, **result)
         reply = call([["SENTINEL", "SET", name, field, text]])[0]
         if isinstance(reply, ReplyError):
             message = reply.message if not secret else reply.message.replace(text, HIDDEN)
@@ -307,6 +367,27 @@ def main():
     if module._diff:
         result["diff"] = settings_diff(changed_settings)
     module.exit_json(**result)
+
+
+def own_passwords_todo(module, call, address, result):
+    """What passwords and sentinel_pass ask for: ([(user, hashes, current)] for ACL SETUSER, whether
+    sentinel-pass differs)."""
+    p = module.params
+    acl_todo = []
+    if [pw for pw in p["passwords"] or [] if pw]:
+        try:
+            acl_todo = acl_passwords_todo(call, {"default": p["passwords"]})
+        except ValueError as exc:
+            module.fail_json(msg="sentinel_config: passwords on %s: %s" % (address, exc), **result)
+    if p["sentinel_pass"] is None:
+        return acl_todo, False
+    reply = call([["SENTINEL", "CONFIG", "GET", "sentinel-pass"]])[0]
+    if isinstance(reply, ReplyError):
+        module.fail_json(msg="sentinel_config: SENTINEL CONFIG GET sentinel-pass failed on %s: %s"
+                         % (address, reply.message), **result)
+    found = resp_to_text(reply) or []
+    current = dict(zip(found[0::2], found[1::2])).get("sentinel-pass") if isinstance(found, list) else None
+    return acl_todo, current != p["sentinel_pass"]
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """redis_ha.sentinel_vip.redis_auth_check against real daemons, in one ansible-playbook run (-vvv):
-accepted / refused / unknown sorting, and no password in the output."""
+accepted / refused / unknown sorting, the preflight's rotation decision (a refused password whose previous
+one is accepted is `rotating`; an accepted one whose previous is refused is `previous_refused`), and no password
+in the output."""
 
 import json
 import pathlib
@@ -15,6 +17,7 @@ REDIS_PW = "auth-check-admin-pw"
 USER, USER_PW = "checker", "user pw with blanks"
 SENTINEL_PW = "auth-check-sentinel-pw"
 WRONG = "wrong-password-xyz"
+NEW = "auth-check-new-pw"  # a rotation's new password, not known to the servers
 
 PLAYBOOK = """
 - hosts: localhost
@@ -31,6 +34,13 @@ PLAYBOOK = """
           - {name: wrong_sentinel, port: "{{ sentinel_port }}", password: "{{ wrong }}"}
           - {name: no_password_set, port: "{{ open_port }}", password: "{{ wrong }}"}
           - {name: nobody_listens, port: "{{ dead_port }}", password: "{{ wrong }}"}
+          # rotation: a new password with the previous one beside it (the preflight's decision)
+          - {name: starting, port: "{{ redis_port }}", user: "{{ user }}", password: "{{ new }}", previous: "{{ user_pw }}"}
+          - {name: starting_sentinel, port: "{{ sentinel_port }}", password: "{{ new }}", previous: "{{ sentinel_pw }}"}
+          - {name: resumed, port: "{{ redis_port }}", password: "{{ redis_pw }}", previous: "{{ redis_pw }}"}
+          - {name: bogus_previous, port: "{{ redis_port }}", password: "{{ redis_pw }}", previous: "{{ wrong }}"}
+          - {name: both_wrong, port: "{{ redis_port }}", password: "{{ new }}", previous: "{{ wrong }}"}
+          - {name: empty_previous, port: "{{ redis_port }}", password: "{{ new }}", previous: ""}
         timeout: 3
       register: r
     - ansible.builtin.copy:
@@ -54,7 +64,7 @@ def result(tmp_path_factory):
         procs.append(sentinel)
         open_redis = Proc("redis", free_port(), tmp / "open", []).wait_ready(None)
         procs.append(open_redis)
-        extra = {"redis_port": redis.port, "redis_pw": REDIS_PW, "user": USER, "user_pw": USER_PW, "wrong": WRONG,
+        extra = {"redis_port": redis.port, "redis_pw": REDIS_PW, "user": USER, "user_pw": USER_PW, "wrong": WRONG, "new": NEW,
                  "sentinel_port": sentinel.port, "sentinel_pw": SENTINEL_PW, "open_port": open_redis.port,
                  "dead_port": free_port(), "out": str(tmp / "out.json")}
         (tmp / "play").mkdir()
@@ -69,13 +79,20 @@ def result(tmp_path_factory):
 def test_credentials_are_sorted_by_the_servers_answers(result):
     r, _ = result
     assert r["changed"] is False
-    assert sorted(r["accepted"]) == ["good_default", "good_sentinel", "good_user"]
-    assert sorted(r["refused"]) == ["unknown_user", "wrong_default", "wrong_sentinel", "wrong_user"]
+    assert sorted(r["accepted"]) == ["bogus_previous", "good_default", "good_sentinel", "good_user", "resumed"]
+    assert sorted(r["refused"]) == ["both_wrong", "empty_previous", "unknown_user", "wrong_default",
+                                    "wrong_sentinel", "wrong_user"]
     assert sorted(r["unknown"]) == ["no_password_set", "nobody_listens"]
     assert "ERR" in r["unknown"]["no_password_set"]
 
 
+def test_the_rotation_decision(result):
+    r, _ = result
+    assert sorted(r["rotating"]) == ["starting", "starting_sentinel"]
+    assert r["previous_refused"] == ["bogus_previous"]
+
+
 def test_no_password_in_the_output(result):
     _, output = result
-    for secret in (REDIS_PW, USER_PW, SENTINEL_PW, WRONG):
+    for secret in (REDIS_PW, USER_PW, SENTINEL_PW, WRONG, NEW):
         assert secret not in output

@@ -51,6 +51,22 @@ def test_unquoted_secrets_refuse_blanks_quotes_and_backslashes():
     assert secret_problems({"other_password": "a b"}, unquoted=["sentinel_password"]) == []
 
 
+def test_optional_secrets_may_be_unset_or_empty_but_are_examined_when_set():
+    names = ["sentinel_password_previous"]
+    for unset in (None, ""):
+        assert secret_problems({"sentinel_password_previous": unset}, optional=names) == []
+        # not optional: the same value is refused
+        assert secret_problems({"sentinel_password_previous": unset})
+    problems = secret_problems({"sentinel_password_previous": "a b"}, optional=names, unquoted=names)
+    assert len(problems) == 1 and "blank, quote or backslash" in problems[0]
+    assert "placeholder" in secret_problems({"sentinel_password_previous": "CHANGE-ME-x"}, optional=names)[0]
+    # an unset previous is never compared with its pair
+    assert secret_problems({"a_previous": "", "b_previous": GOOD}, optional=["a_previous", "b_previous"],
+                           same_as={"a_previous": "b_previous"}) == []
+    assert secret_problems({"a_previous": GOOD + "x", "b_previous": GOOD}, optional=["a_previous", "b_previous"],
+                           same_as={"a_previous": "b_previous"})
+
+
 def test_valkey_replication_password_refuses_double_quote_and_backslash_only_with_valkey():
     for bad in ('a"b', "a\\b"):
         assert "Valkey 8" in secret_problems({"redis_replication_password": bad}, engine="valkey")[0]

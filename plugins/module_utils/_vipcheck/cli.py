@@ -67,7 +67,7 @@ def main(argv):
     if watcher:
         from .watcher import serve  # only the watcher needs the event feed
         try:
-            return serve(settings)
+            return serve(settings, path=argv[-1], load=load)
         except ConfigError as exc:
             sys.stderr.write("vip_check: config error: %s\n" % exc)
             return EXIT_CONFIG

@@ -4,6 +4,8 @@
 """The watcher (``vip_check.py --watch``): keeps keepalived's track_file at poll speed."""
 
 import _socket
+import os
+import sys
 import time
 
 from .errors import ConfigError
@@ -58,7 +60,29 @@ def _evaluate_safely(settings, start, pool):
         return {"verdict": DEMOTE, "promote": False, "reason": "internal error"}
 
 
-def serve(settings, iterations=None):
+def config_stamp(path):
+    """What tells that the config file changed (the role replaces it: new inode, size or time); None without."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _reloaded(path, stamp, load):
+    """(settings, stamp) of a changed config file, or (None, stamp) when unchanged or unreadable (the
+    running settings stay: a bad file must not drop the VIP; the error goes to the journal)."""
+    now = config_stamp(path)
+    if now is None or now == stamp:
+        return None, stamp
+    try:
+        return load(path), now
+    except Exception as exc:  # ConfigError, or a file caught half-written: keep the running settings
+        sys.stderr.write("vip_check: config %s not reloaded: %s\n" % (path, exc))
+        return None, now
+
+
+def serve(settings, iterations=None, path=None, load=None):
     """The event-speed mode: evaluate every ``poll_ms`` forever, and at once whenever a Sentinel
     publishes an event (EventFeed), and keep keepalived's ``track_file`` at 0 (hold the VIP) or 1 (do
     not). keepalived reacts to the file at once (inotify), so a change reaches VRRP within one poll at
@@ -67,6 +91,10 @@ def serve(settings, iterations=None):
     Failing safe: SIGTERM writes 1 before exiting; the systemd unit also writes 1 after any exit
     (ExecStopPost) and kills a hung watcher through its watchdog (WATCHDOG=1 is sent every loop).
     The file is rewritten whenever its content differs from the verdict (e.g. keepalived created it).
+
+    With ``path`` (and ``load``, the function reading it), a change of the config file is taken at the next
+    poll, without a restart (a restart would write 1 and drop the VIP for a moment): the redis_ha roles
+    rotate the check's passwords that way.
     """
     import signal
     if not settings.get("track_file"):
@@ -81,8 +109,16 @@ def serve(settings, iterations=None):
     poll = settings["poll_ms"] / 1000.0
     feed = EventFeed(settings)
     pool = Pool()  # connections kept open between evaluations: no TLS handshake every poll
+    stamp = config_stamp(path) if path else None
     done = 0
     while not stop and (iterations is None or done < iterations):
+        if path:
+            fresh, stamp = _reloaded(path, stamp, load)
+            if fresh is not None:
+                feed.close()
+                pool.close()
+                settings, poll = fresh, fresh["poll_ms"] / 1000.0
+                feed, pool = EventFeed(settings), Pool()
         t0 = _monotonic()
         _publish(settings, _evaluate_safely(settings, t0, pool))
         if not done:
