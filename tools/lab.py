@@ -111,27 +111,33 @@ def master_name() -> str:
     return group_vars().get("redis_ha_master_name", "mymaster")
 
 
-def redis_client(host: str, user: str = "admin", timeout: float = 1.0) -> redis.Redis:
-    """A client of one node's Redis as an ACL user of the lab (admin or default)."""
+def redis_client(host: str, user: str = "admin", timeout: float = 1.0, password: str | None = None) -> redis.Redis:
+    """A client of one node's Redis as an ACL user of the lab (admin or default), with the inventory's password
+    unless one is given (a rotation test)."""
     gv = group_vars()
     if user == "default":
-        username, password = None, gv["redis_password"]
+        username, password = None, password or gv["redis_password"]
     else:
-        username, password = gv.get("redis_admin_user", "admin"), gv["redis_admin_password"]
+        username, password = gv.get("redis_admin_user", "admin"), password or gv["redis_admin_password"]
     return redis.Redis(host=host, port=redis_port(), username=username, password=password,
                        socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
 
 
-def vip_client(timeout: float = 0.5) -> redis.Redis:
-    """An application client (default user) talking to the VIP, as clients do."""
-    return redis_client(vip(), user="default", timeout=timeout)
+def vip_client(timeout: float = 0.5, password: str | None = None) -> redis.Redis:
+    """An application client (default user) talking to the VIP, as clients do (the inventory's password unless
+    one is given)."""
+    return redis_client(vip(), user="default", timeout=timeout, password=password)
 
 
-def sentinel_master(host: str, timeout: float = 1.0) -> str | None:
+def sentinel_client(host: str, timeout: float = 1.0, password: str | None = None) -> redis.Redis:
+    """A client of one node's Sentinel (the inventory's password unless one is given)."""
+    return redis.Redis(host=host, port=sentinel_port(), password=password or group_vars()["redis_ha_sentinel_password"],
+                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+
+
+def sentinel_master(host: str, timeout: float = 1.0, password: str | None = None) -> str | None:
     """What one node's Sentinel names as master ("ip:port"), or None when it does not answer."""
-    gv = group_vars()
-    cli = redis.Redis(host=host, port=sentinel_port(), password=gv["redis_ha_sentinel_password"],
-                      socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+    cli = sentinel_client(host, timeout, password)
     try:
         addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", master_name())
     except (redis.RedisError, OSError):
