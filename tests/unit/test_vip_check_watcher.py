@@ -107,3 +107,23 @@ def test_watch_without_track_file_is_a_config_error(tmp_path, cluster):
                          text=True, timeout=10, check=False)
     assert res.returncode == 2
     assert "track_file" in res.stderr
+
+
+def test_a_changed_config_file_is_taken_without_a_restart(tmp_path, cluster):
+    """The roles rotate the check's passwords by replacing its config file: the running watcher takes it at the
+    next poll (a restart would write 1 and drop the VIP for a moment); a broken file keeps the running settings."""
+    proc, track = _start(tmp_path, cluster, redis_password="not-the-check-password")
+    try:
+        assert _wait_content(track, b"1\n", 5)
+        good = write_cfg(tmp_path / "good.conf", **base_cfg(cluster, track_file=str(track), poll_ms=50,
+                                                             budget_ms=200))
+        os.replace(good, tmp_path / "watch.conf")
+        assert _wait_content(track, b"0\n", 3)
+        (tmp_path / "broken.conf").write_text("agreement=some\n")
+        os.replace(tmp_path / "broken.conf", tmp_path / "watch.conf")
+        time.sleep(0.5)
+        assert track.read_bytes() == b"0\n" and proc.poll() is None
+    finally:
+        rc = _stop(proc)
+    assert rc == 0
+    assert "not reloaded" in proc.stderr.read()
