@@ -71,7 +71,9 @@ def password_hashes(passwords):
 def acl_passwords_todo(call, wanted):
     """The users whose accepted passwords differ from the wanted ones: [(user, wanted hashes, current hashes)].
     wanted: {user: [passwords]}; raises ValueError naming a user the server does not know (ACL GETUSER)."""
-    users = sorted(wanted)
+    users = sorted(wanted or {})
+    if not users:
+        return []
     replies = call([["ACL", "GETUSER", user] for user in users])
     todo = []
     for user, reply in zip(users, replies):
