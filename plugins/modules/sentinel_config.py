@@ -94,7 +94,7 @@ notes:
     because I(settings) is a free-form dict whose values the argument spec cannot mask.
   - Global Sentinel settings (C(SENTINEL CONFIG SET)) other than I(sentinel_pass), C(rename-command) and the
     master address are out of scope; Sentinel owns the master address.
-  - Order of the changes in one run: I(passwords), I(settings), I(sentinel_pass), I(auth_user)/I(auth_pass).
+  - Order of the changes in one run: I(passwords), I(sentinel_pass), I(settings), I(auth_user)/I(auth_pass).
   - Needs no Python library on the node besides the standard library.
 extends_documentation_fragment:
   - redis_ha.sentinel_vip.login
@@ -332,22 +332,17 @@ def main():
                              % (address, errors[0].message), **result)
         changed_settings["passwords"] = dict(before=HIDDEN, after=HIDDEN)
 
-    # One SENTINEL SET per field, in order, stopping at the first refusal.
     if pass_differs:
-        todo_all = todo + [("sentinel-pass", p["sentinel_pass"], True)] + credentials
-    else:
-        todo_all = todo + credentials
-    for field, text, secret in todo_all:
-        if field == "sentinel-pass":
-            reply = call([["SENTINEL", "CONFIG", "SET", "sentinel-pass", text]])[0]
-            if not isinstance(reply, ReplyError):
-                changed_settings[field] = dict(before=HIDDEN, after=HIDDEN)
-                continue
-            message = reply.message.replace(text, HIDDEN)
-            result["changed_settings"] = changed_settings
-            result["changed"] = True
-            module.fail_json(msg="sentinel_config: Sentinel at %s refused sentinel-pass: %s" % (address, message),
-                             setting=field, **result)
+        reply = call([["SENTINEL", "CONFIG", "SET", "sentinel-pass", p["sentinel_pass"]]])[0]
+        if isinstance(reply, ReplyError):
+            result.update(changed_settings=changed_settings, changed=bool(changed_settings))
+            module.fail_json(msg="sentinel_config: Sentinel at %s refused sentinel-pass: %s"
+                             % (address, reply.message.replace(p["sentinel_pass"], HIDDEN)),
+                             setting="sentinel-pass", **result)
+        changed_settings["sentinel-pass"] = dict(before=HIDDEN, after=HIDDEN)
+
+    # One SENTINEL SET per field, in order, stopping at the first refusal.
+    for field, text, secret in todo + credentials:
         reply = call([["SENTINEL", "SET", name, field, text]])[0]
         if isinstance(reply, ReplyError):
             message = reply.message if not secret else reply.message.replace(text, HIDDEN)
