@@ -61,12 +61,13 @@ def _evaluate_safely(settings, start, pool):
 
 
 def config_stamp(path):
-    """What tells that the config file changed (the role replaces it: new inode, size or time); None without."""
+    """What tells that the config file changed (the role replaces it: new inode, size or times; the change time
+    also follows a chmod/chown, so a file first unreadable is tried again); None without."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _reloaded(path, stamp, load):
