@@ -31,7 +31,7 @@ options:
     type: str
   login_password_previous:
     description:
-      - Password tried when I(login_password) is refused (C(-WRONGPASS)): the previous one, while a rotation of
+      - Password tried when I(login_password) is refused (C(-WRONGPASS)), the previous one while a rotation of
         the login password is under way and the server may not accept the new one yet.
     type: str
 attributes:

@@ -48,7 +48,7 @@ options:
       - The passwords each ACL user must accept, C(user -> [passwords]); users not named keep theirs. Several
         passwords let a rotation go without a failed login (the new one beside the old one, then the old one
         removed). Compared as SHA-256 hashes with C(ACL GETUSER); a user that differs gets one
-        C(ACL SETUSER <user> resetpass #<hash>...) (atomic; only the passwords change, connections already
+        C(ACL SETUSER <user> resetpass) with each hash (one command, atomic; only the passwords change, connections already
         authenticated stay).
       - Empty passwords in a list are left out; every user named needs at least one. Users must exist.
       - Applied before I(settings), and followed by C(CONFIG REWRITE) when I(rewrite=true) (the users are

@@ -64,10 +64,10 @@ options:
   passwords:
     description:
       - The passwords this Sentinel accepts from its clients and the other Sentinels (its C(default) user,
-        C(requirepass)), all of them: several let a rotation go without a failed login (the new one beside
+        C(requirepass)), all of them; several let a rotation go without a failed login (the new one beside
         the old one, then the old one removed).
       - Compared as SHA-256 hashes with C(ACL GETUSER default); when they differ, one
-        C(ACL SETUSER default resetpass #<hash>...) (atomic; connections already authenticated stay), then
+        C(ACL SETUSER default resetpass) with each hash (one command, atomic; connections already authenticated stay), then
         C(SENTINEL FLUSHCONFIG), so Sentinel writes its users into its own configuration file (a C(user default)
         line, which wins over the C(requirepass) line at the next start).
       - Empty passwords in the list are left out. Not given or empty, the accepted passwords are left alone.
