@@ -100,8 +100,14 @@ class NewPasswordWriter(threading.Thread):
         super().__init__(daemon=True)
         self.password, self.stop, self.writer, self.accepted_at = password, threading.Event(), None, None
 
+    def _accepted(self):
+        try:
+            return _accepts(lab.vip(), lab.redis_port(), None, self.password)
+        except (redis.RedisError, OSError):
+            return False
+
     def run(self):
-        while not self.stop.is_set() and not _accepts(lab.vip(), lab.redis_port(), None, self.password):
+        while not self.stop.is_set() and not self._accepted():
             time.sleep(0.05)
         if not self.stop.is_set():
             self.accepted_at = time.monotonic()
