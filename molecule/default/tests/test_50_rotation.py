@@ -145,6 +145,14 @@ def _kill_links(master_ip, ips, admin_pw, sentinel_pw):
             cli.close()
 
 
+def _fields(reply):
+    """A Sentinel reply of field/value pairs (a RESP3 map or a RESP2 flat list) as {str: str}."""
+    def text(value):
+        return value.decode() if isinstance(value, bytes) else str(value)
+    items = reply.items() if isinstance(reply, dict) else zip(reply[0::2], reply[1::2])
+    return {text(k): text(v) for k, v in items}
+
+
 def _links_healthy(master_ip, ips, admin_pw, sentinel_pw):
     admin = lab.redis_client(master_ip, password=admin_pw)
     try:
@@ -157,14 +165,13 @@ def _links_healthy(master_ip, ips, admin_pw, sentinel_pw):
     for ip in ips.values():
         cli = lab.sentinel_client(ip, password=sentinel_pw)
         try:
-            master = dict(zip(*[iter(cli.execute_command("SENTINEL", "MASTER", lab.master_name()))] * 2))
-            peers = cli.execute_command("SENTINEL", "SENTINELS", lab.master_name())
+            master = _fields(cli.execute_command("SENTINEL", "MASTER", lab.master_name()))
+            peers = [_fields(p) for p in cli.execute_command("SENTINEL", "SENTINELS", lab.master_name())]
         finally:
             cli.close()
-        peers = [dict(zip(*[iter(p)] * 2)) for p in peers]
-        if master[b"flags"] != b"master" or int(master[b"last-ok-ping-reply"]) > 1000 or len(peers) != 2:
+        if master["flags"] != "master" or int(master["last-ok-ping-reply"]) > 1000 or len(peers) != 2:
             return False
-        if any(p[b"flags"] != b"sentinel" or int(p[b"last-ok-ping-reply"]) > 1000 for p in peers):
+        if any(p["flags"] != "sentinel" or int(p["last-ok-ping-reply"]) > 1000 for p in peers):
             return False
     return True
 
