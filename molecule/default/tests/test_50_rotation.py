@@ -146,6 +146,14 @@ def _fields(reply):
 
 
 def _links_healthy(master_ip, ips, admin_pw, sentinel_pw):
+    try:
+        return _links_up(master_ip, ips, admin_pw, sentinel_pw)
+    except (redis.RedisError, OSError):
+        return False
+
+
+def _links_up(master_ip, ips, admin_pw, sentinel_pw):
+    """Replicas online on the master; every Sentinel sees the master and the two other Sentinels answer PING."""
     admin = lab.redis_client(master_ip, password=admin_pw)
     try:
         info = admin.info("replication")
