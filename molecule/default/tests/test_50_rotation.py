@@ -77,11 +77,16 @@ class VipWatch(threading.Thread):
 
     def __init__(self):
         super().__init__(daemon=True)
-        self.stop, self.seen = threading.Event(), set()
+        self.stop, self.seen, self.changes = threading.Event(), set(), []
 
     def run(self):
+        last = None
         while not self.stop.is_set():
-            self.seen.add(tuple(lab.vip_holders()))
+            holders = tuple(lab.vip_holders())
+            if holders != last:
+                self.changes.append((time.monotonic(), holders))
+                last = holders
+            self.seen.add(holders)
             time.sleep(0.3)
 
 
@@ -116,6 +121,11 @@ class NewPasswordWriter(threading.Thread):
 
 def _failed(results):
     return [r for r in results if not r["ok"]]
+
+
+def _when(results, t0):
+    """The failed writes as (seconds since t0, error), for the assertion messages."""
+    return [(round(r["t0"] - t0, 2), r["err"]) for r in _failed(results)]
 
 
 def _kill_links(master_ip, ips, admin_pw, sentinel_pw):
@@ -197,12 +207,16 @@ def test_rotate_every_secret(tmp_path):
         thread.start()
     time.sleep(1)
     add = dict(NEW, **{name + "_previous": value for name, value in old.items()})
+    t0 = time.monotonic()
     changed = _site(tmp_path, "run1-add", add)
     t_run1 = time.monotonic()
     assert all(changed.values()), changed
     time.sleep(2)  # both writers at once, after run 1
     drill.stop_threads(old_writer)
+    t_run2 = time.monotonic()
     changed = _site(tmp_path, "run2-retire", NEW)
+    print("MEASURED: phases (s since run 1 started): run 1 ended %.1f, run 2 %.1f-%.1f"
+          % (t_run1 - t0, t_run2 - t0, time.monotonic() - t0))
     assert all(changed.values()), changed
     changed = _site(tmp_path, "run3-rerun", NEW)
     assert changed == {n: 0 for n in ips}, changed
@@ -214,11 +228,14 @@ def test_rotate_every_secret(tmp_path):
           "the end of run 1), %d failed" % (len(old_writer.results), len(_failed(old_writer.results)),
                                             len(new_results), t_run1 - (new_writer.accepted_at or t_run1),
                                             len(_failed(new_results))))
-    assert len(old_writer.results) > 100 and not _failed(old_writer.results), _failed(old_writer.results)[:5]
+    vip_changes = [(round(t - t0, 2), holders) for t, holders in watch.changes]
+    print("MEASURED: failed writes (s since run 1 started, error): old password %s, new password %s; VIP holders "
+          "%s" % (_when(old_writer.results, t0), _when(new_results, t0), vip_changes))
+    assert watch.seen == {(master,)}, vip_changes
+    assert len(old_writer.results) > 100 and not _failed(old_writer.results), _when(old_writer.results, t0)
     assert new_writer.accepted_at and new_writer.accepted_at < t_run1, "new password not accepted during run 1"
-    assert len(new_results) > 100 and not _failed(new_results), _failed(new_results)[:5]
-    assert len({r["run_id"] for r in old_writer.results + new_results}) == 1
-    assert watch.seen == {(master,)}, watch.seen
+    assert len(new_results) > 100 and not _failed(new_results), _when(new_results, t0)
+    assert len({r["run_id"] for r in old_writer.results + new_results if r["ok"]}) == 1
     assert {lab.sentinel_master(ip, password=NEW["redis_ha_sentinel_password"]) for ip in ips.values()} == \
         {"%s:%d" % (master_ip, lab.redis_port())}
 

@@ -11,7 +11,7 @@ import time
 from .errors import ConfigError
 from .events import EventFeed
 from .state import record_verdict, replace_file
-from .transport import Pool
+from .transport import Pool, tls_for
 from .verdict import DEMOTE, evaluate
 
 _monotonic = time.monotonic
@@ -116,10 +116,14 @@ def serve(settings, iterations=None, path=None, load=None):
         if path:
             fresh, stamp = _reloaded(path, stamp, load)
             if fresh is not None:
+                # The pooled connections stay (every evaluation sends AUTH with the settings' passwords), unless
+                # the transport changed; the event subscriptions start again with the new settings.
+                if tls_for(fresh) is not tls_for(settings):
+                    pool.close()
+                    pool = Pool()
                 feed.close()
-                pool.close()
                 settings, poll = fresh, fresh["poll_ms"] / 1000.0
-                feed, pool = EventFeed(settings), Pool()
+                feed = EventFeed(settings)
         t0 = _monotonic()
         _publish(settings, _evaluate_safely(settings, t0, pool))
         if not done:
