@@ -98,10 +98,11 @@ class Writer(threading.Thread):
     """Sequenced writes through the VIP: SET drill:<run>:<seq> + INFO server (which node answered)."""
 
     def __init__(self, run_id: str, wait_replicas: int = 0, wait_ms: int = 200, host: str | None = None,
-                 password: str | None = None):
+                 password: str | None = None, timeout: float = WRITE_TIMEOUT_S):
         super().__init__(daemon=True)
         self.run_id, self.stop, self.results = run_id, threading.Event(), []
         self.password = password  # None: the inventory's application password
+        self.timeout = timeout
         self.host = host  # None: through the VIP; else straight to that node (a client that bypasses the VIP)
         # wait_replicas > 0: each SET is followed by WAIT <n> <ms>; a write counts as acknowledged only when
         # WAIT reports at least n replicas (what a client that needs zero loss does)
@@ -115,9 +116,9 @@ class Writer(threading.Thread):
             ok, err, run_id = False, None, None
             try:
                 if client is None:
-                    client = (lab.redis_client(self.host, user="default", timeout=WRITE_TIMEOUT_S,
+                    client = (lab.redis_client(self.host, user="default", timeout=self.timeout,
                                                password=self.password) if self.host
-                              else lab.vip_client(timeout=WRITE_TIMEOUT_S, password=self.password))
+                              else lab.vip_client(timeout=self.timeout, password=self.password))
                 pipe = client.pipeline(transaction=False)
                 pipe.set("drill:%s:%d" % (self.run_id, seq), str(seq))
                 if self.wait_replicas:

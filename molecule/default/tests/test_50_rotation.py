@@ -46,6 +46,9 @@ USERS = {None: "redis_password", "admin": "redis_admin_password", "replicator": 
 CHECK = ["/usr/bin/python3", "-IS", "/usr/local/lib/redis-vip-check/vip_check.py",
          "/etc/keepalived/redis-vip-check.conf"]
 RECOVER_S = 20
+# Client timeout of the writers: a refused password, NOREPLICAS or a VIP that left fail at once or within it; the
+# drills' 0.2 s would also count the scheduling stalls of a loaded two-core machine.
+WRITE_TIMEOUT_S = 1.0
 
 
 def _site(tmp_path, name, extra):
@@ -108,7 +111,7 @@ class NewPasswordWriter(threading.Thread):
             time.sleep(0.05)
         if not self.stop.is_set():
             self.accepted_at = time.monotonic()
-            self.writer = drill.Writer("rotation-new", password=self.password)
+            self.writer = drill.Writer("rotation-new", password=self.password, timeout=WRITE_TIMEOUT_S)
             self.writer.start()
 
     def halt(self):
@@ -202,7 +205,7 @@ def test_rotate_every_secret(tmp_path):
     master = next(n for n, ip in ips.items() if ip == master_ip)
     assert lab.vip_holders() == [master]
 
-    watch, old_writer, new_writer = VipWatch(), drill.Writer("rotation-old"), NewPasswordWriter(NEW["redis_password"])
+    watch, old_writer, new_writer = VipWatch(), drill.Writer("rotation-old", timeout=WRITE_TIMEOUT_S), NewPasswordWriter(NEW["redis_password"])
     for thread in (watch, old_writer, new_writer):
         thread.start()
     time.sleep(1)
