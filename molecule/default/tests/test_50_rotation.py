@@ -205,7 +205,8 @@ def test_rotate_every_secret(tmp_path):
     master = next(n for n, ip in ips.items() if ip == master_ip)
     assert lab.vip_holders() == [master]
 
-    watch, old_writer, new_writer = VipWatch(), drill.Writer("rotation-old", timeout=WRITE_TIMEOUT_S), NewPasswordWriter(NEW["redis_password"])
+    watch, new_writer = VipWatch(), NewPasswordWriter(NEW["redis_password"])
+    old_writer = drill.Writer("rotation-old", timeout=WRITE_TIMEOUT_S)
     for thread in (watch, old_writer, new_writer):
         thread.start()
     time.sleep(1)
