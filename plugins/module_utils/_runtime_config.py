@@ -78,8 +78,8 @@ def acl_passwords_todo(call, wanted):
     todo = []
     for user, reply in zip(users, replies):
         if isinstance(reply, ReplyError) or not isinstance(reply, list):
-            raise ValueError("ACL GETUSER %s: %s" % (user, reply.message if isinstance(reply, ReplyError)
-                                                       else "no such user"))
+            why = reply.message if isinstance(reply, ReplyError) else "no such user"
+            raise ValueError("ACL GETUSER %s: %s" % (user, why))
         fields = dict(zip(reply[0::2], reply[1::2]))
         current = sorted(h.decode() if isinstance(h, bytes) else str(h) for h in fields.get(b"passwords", []))
         hashes = password_hashes(wanted[user])

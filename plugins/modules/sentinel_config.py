@@ -94,7 +94,7 @@ notes:
     because I(settings) is a free-form dict whose values the argument spec cannot mask.
   - Global Sentinel settings (C(SENTINEL CONFIG SET)) other than I(sentinel_pass), C(rename-command) and the
     master address are out of scope; Sentinel owns the master address.
-  - Order of the changes in one run: I(passwords), I(sentinel_pass), I(settings), I(auth_user)/I(auth_pass).
+  - The changes of one run go in this order, I(passwords), I(sentinel_pass), I(settings), I(auth_user)/I(auth_pass).
   - Needs no Python library on the node besides the standard library.
 extends_documentation_fragment:
   - redis_ha.sentinel_vip.login
