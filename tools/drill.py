@@ -353,8 +353,7 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         _exec(master, "systemctl", "stop", lab.units()["sentinel"])
         return t
     if fault == "sentinel-failover":
-        gv = lab.group_vars()
-        cli = redis.Redis(host=ips[master], port=lab.sentinel_port(), password=gv["redis_ha_sentinel_password"], socket_timeout=2)
+        cli = lab.sentinel_client(ips[master], timeout=2)
         t = now()
         cli.execute_command("SENTINEL", "FAILOVER", lab.master_name())
         cli.close()
