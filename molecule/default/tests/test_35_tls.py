@@ -19,7 +19,8 @@ NODE_CA = "/etc/redis-ha/tls/ca.crt"  # roles/redis defaults: redis_tls_dir
 
 def _cli_through_vip(node, *command):
     """The engine's CLI on a node, to the VIP with TLS, as the default user (password on stdin, never in argv)."""
-    script = ('read -r REDISCLI_AUTH; export REDISCLI_AUTH; exec %s-cli --tls --cacert %s -h %s -p %d "$@"'
+    script = ('read -r REDISCLI_AUTH; VALKEYCLI_AUTH=$REDISCLI_AUTH; export REDISCLI_AUTH VALKEYCLI_AUTH; '
+              'exec %s-cli --tls --cacert %s -h %s -p %d "$@"'
               % (lab.engine(), NODE_CA, lab.vip(), lab.redis_port()))
     return subprocess.run(["docker", "exec", "-i", node, "sh", "-c", script, "cli", *command],
                           input=lab.group_vars()["redis_password"] + "\n", capture_output=True, text=True,
