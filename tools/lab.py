@@ -49,6 +49,24 @@ def platform() -> str:
     return os.environ.get("REDIS_HA_PLATFORM") or "debian12"
 
 
+def tls() -> bool:
+    """TLS on in the lab: inventories/lab follows REDIS_HA_TLS (off when unset)."""
+    return (os.environ.get("REDIS_HA_TLS") or "").lower() in ("1", "true", "yes")
+
+
+# The lab's generated CA on the control machine (inventories/lab redis_ha_tls_ca_dir: <repository>/.cache/lab-ca).
+TLS_CA_DIR = ROOT / ".cache" / "lab-ca"
+
+
+def tls_kwargs() -> dict:
+    """redis-py options for a lab client: TLS checked against the lab's CA and the address connected to (the
+    node certificates carry the nodes' addresses and the VIP), or nothing for a plaintext lab."""
+    if not tls():
+        return {}
+    return {"ssl": True, "ssl_ca_certs": str(TLS_CA_DIR / "ca.crt"), "ssl_cert_reqs": "required",
+            "ssl_check_hostname": True}
+
+
 def units() -> dict:
     """Server and Sentinel unit names and config directory of the lab's engine."""
     return ENGINE_UNITS[engine()]
@@ -119,7 +137,8 @@ def redis_client(host: str, user: str = "admin", timeout: float = 1.0) -> redis.
     else:
         username, password = gv.get("redis_admin_user", "admin"), gv["redis_admin_password"]
     return redis.Redis(host=host, port=redis_port(), username=username, password=password,
-                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+                       **tls_kwargs())
 
 
 def vip_client(timeout: float = 0.5) -> redis.Redis:
@@ -127,11 +146,16 @@ def vip_client(timeout: float = 0.5) -> redis.Redis:
     return redis_client(vip(), user="default", timeout=timeout)
 
 
+def sentinel_client(host: str, timeout: float = 1.0) -> redis.Redis:
+    """A client of one node's Sentinel (its password; TLS when the lab has it on)."""
+    return redis.Redis(host=host, port=sentinel_port(), password=group_vars()["redis_ha_sentinel_password"],
+                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+                       **tls_kwargs())
+
+
 def sentinel_master(host: str, timeout: float = 1.0) -> str | None:
     """What one node's Sentinel names as master ("ip:port"), or None when it does not answer."""
-    gv = group_vars()
-    cli = redis.Redis(host=host, port=sentinel_port(), password=gv["redis_ha_sentinel_password"],
-                      socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+    cli = sentinel_client(host, timeout)
     try:
         addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", master_name())
     except (redis.RedisError, OSError):

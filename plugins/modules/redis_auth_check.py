@@ -55,6 +55,7 @@ options:
 notes:
   - Needs no Python library on the node besides the standard library.
 extends_documentation_fragment:
+  - redis_ha.sentinel_vip.login.tls
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -99,6 +100,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import login_tls, tls_argument_spec
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.client import Exchange, run_exchanges
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ReplyError
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.resp import auth_command
@@ -106,9 +108,10 @@ from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.re
 REFUSED_CODES = ("WRONGPASS", "NOAUTH")
 
 
-def classify(credentials, host, timeout):
-    """[(name, Exchange)] -> (accepted, refused, unknown) after one concurrent round of AUTH."""
-    exchanges = [(c["name"], Exchange(host, c["port"], [auth_command(c.get("user"), c["password"])]))
+def classify(credentials, host, timeout, tls=None):
+    """[(name, Exchange)] -> (accepted, refused, unknown) after one concurrent round of AUTH (``tls``: see
+    Exchange)."""
+    exchanges = [(c["name"], Exchange(host, c["port"], [auth_command(c.get("user"), c["password"])], tls=tls))
                  for c in credentials]
     run_exchanges([ex for _name, ex in exchanges], time.monotonic() + timeout)
     accepted, refused, unknown = [], [], {}
@@ -136,11 +139,12 @@ def main():
                 password=dict(type="str", required=True, no_log=True),
             )),
             timeout=dict(type="float", default=5.0),
+            **tls_argument_spec()
         ),
         supports_check_mode=True,
     )
     accepted, refused, unknown = classify(module.params["credentials"], module.params["login_host"],
-                                          module.params["timeout"])
+                                          module.params["timeout"], tls=login_tls(module))
     module.exit_json(changed=False, accepted=accepted, refused=refused, unknown=unknown)
 
 

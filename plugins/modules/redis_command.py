@@ -29,6 +29,7 @@ options:
     default: false
 extends_documentation_fragment:
   - redis_ha.sentinel_vip.login
+  - redis_ha.sentinel_vip.login.tls
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -58,7 +59,7 @@ reply:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import login_argument_spec
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import login_argument_spec, login_tls
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.client import redis_call
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import RespError
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.resp import resp_to_text
@@ -78,7 +79,7 @@ def main():
         module.exit_json(changed=True, reply=None)
     try:
         reply = redis_call(p["login_host"], p["login_port"], p["command"], user=p["login_user"],
-                           password=p["login_password"], timeout=5.0)
+                           password=p["login_password"], timeout=5.0, tls=login_tls(module))
     except (RespError, OSError) as exc:
         module.fail_json(msg="%s failed: %s" % (p["command"][0], exc))
     module.exit_json(changed=not p["read_only"], reply=resp_to_text(reply))
