@@ -29,6 +29,9 @@ Faults:
   stop-sentinel      systemctl stop redis-sentinel on the master node (started again after the run)
   migrate-engine     ansible-playbook playbooks/migrate_engine.yml with REDIS_HA_ENGINE=valkey (Redis ->
                      Valkey, node by node; one-way: the lab runs Valkey afterwards and the drill follows it)
+  rotate-certs       a TLS lab (REDIS_HA_TLS=1) only: delete the node certificates of the lab's generated CA on the
+                     control machine, then ansible-playbook playbooks/site.yml (re-issues them; Redis loads them
+                     live, the Sentinels restart one at a time)
 
 --compare-recipe: in the same invocation, the faults (kill-master, sentinel-failover, stale-old-master,
 switchover) run N times with the collection's configuration, then tools/recipe/apply.yml converts the nodes
@@ -63,7 +66,7 @@ import redis  # noqa: E402
 ROOT = lab.ROOT
 FAULTS = ("kill-master", "kill-redis-server", "switchover", "rolling-restart", "migrate-engine", "sentinel-failover",
           "stop-keepalived", "crash-keepalived", "stale-old-master", "partition", "stop-sentinel", "crash-restart",
-          "restart-empty", "freeze-redis", "kill-replica")
+          "restart-empty", "freeze-redis", "kill-replica", "rotate-certs")
 DEFAULT_FAULTS = ("kill-master", "kill-redis-server", "switchover", "stale-old-master", "partition", "stop-sentinel",
                   "crash-keepalived")
 CADENCE_S = 0.02          # one write attempt every 20 ms
@@ -318,6 +321,16 @@ def run_playbook(name="switchover.yml", extra=(), timeout=600):
     return res.returncode
 
 
+def reissue_node_certificates() -> list[str]:
+    """Delete the node certificates of the lab's generated CA (the next site.yml issues new ones); their names."""
+    if not lab.tls():
+        raise RuntimeError("rotate-certs needs a TLS lab (REDIS_HA_TLS=1)")
+    gone = sorted(p.name for p in lab.TLS_CA_DIR.glob("*.crt") if p.name != "ca.crt")
+    for name in gone:
+        (lab.TLS_CA_DIR / name).unlink()
+    return gone
+
+
 def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 60.0):
     """Inject the fault; returns the monotonic time of the fault instant."""
     if fault == "kill-master":
@@ -357,17 +370,18 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         _exec(master, "systemctl", "stop", lab.units()["sentinel"])
         return t
     if fault == "sentinel-failover":
-        gv = lab.group_vars()
-        cli = redis.Redis(host=ips[master], port=lab.sentinel_port(), password=gv["redis_ha_sentinel_password"], socket_timeout=2)
+        cli = lab.sentinel_client(ips[master], timeout=2)
         t = now()
         cli.execute_command("SENTINEL", "FAILOVER", lab.master_name())
         cli.close()
         return t
     if fault == "migrate-engine":
         os.environ["REDIS_HA_ENGINE"] = "valkey"  # the lab inventory's redis_ha_engine follows it, and lab.units()
-    if fault in ("switchover", "rolling-restart", "migrate-engine"):
+    if fault == "rotate-certs":
+        note["reissued"] = reissue_node_certificates()
+    if fault in ("switchover", "rolling-restart", "migrate-engine", "rotate-certs"):
         t = now()
-        note["playbook_rc"] = run_playbook(fault.replace("-", "_") + ".yml")
+        note["playbook_rc"] = run_playbook("site.yml" if fault == "rotate-certs" else fault.replace("-", "_") + ".yml")
         note["playbook_s"] = round(now() - t, 2)
         return t
     if fault == "partition":

@@ -25,7 +25,7 @@ EVENTS = ("+sdown", "+odown", "+elected-leader", "+selected-slave", "+failover-s
 def _listen(ip, events, stop):
     gv = lab.group_vars()
     cli = redis.Redis(host=ip, port=lab.sentinel_port(), password=gv["redis_ha_sentinel_password"],
-                      retry=Retry(NoBackoff(), 0), socket_timeout=0.5)
+                      retry=Retry(NoBackoff(), 0), socket_timeout=0.5, **lab.tls_kwargs())
     pubsub = cli.pubsub()
     pubsub.psubscribe(*EVENTS)
     while not stop.is_set():

@@ -49,6 +49,24 @@ def platform() -> str:
     return os.environ.get("REDIS_HA_PLATFORM") or "debian12"
 
 
+def tls() -> bool:
+    """TLS on in the lab: inventories/lab follows REDIS_HA_TLS (off when unset)."""
+    return (os.environ.get("REDIS_HA_TLS") or "").lower() in ("1", "true", "yes")
+
+
+# The lab's generated CA on the control machine (inventories/lab redis_ha_tls_ca_dir: <repository>/.cache/lab-ca).
+TLS_CA_DIR = ROOT / ".cache" / "lab-ca"
+
+
+def tls_kwargs() -> dict:
+    """redis-py options for a lab client: TLS checked against the lab's CA and the address connected to (the
+    node certificates carry the nodes' addresses and the VIP), or nothing for a plaintext lab."""
+    if not tls():
+        return {}
+    return {"ssl": True, "ssl_ca_certs": str(TLS_CA_DIR / "ca.crt"), "ssl_cert_reqs": "required",
+            "ssl_check_hostname": True}
+
+
 def units() -> dict:
     """Server and Sentinel unit names and config directory of the lab's engine."""
     return ENGINE_UNITS[engine()]
@@ -120,7 +138,8 @@ def redis_client(host: str, user: str = "admin", timeout: float = 1.0, password:
     else:
         username, password = gv.get("redis_admin_user", "admin"), password or gv["redis_admin_password"]
     return redis.Redis(host=host, port=redis_port(), username=username, password=password,
-                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+                       **tls_kwargs())
 
 
 def vip_client(timeout: float = 0.5, password: str | None = None) -> redis.Redis:
@@ -130,9 +149,10 @@ def vip_client(timeout: float = 0.5, password: str | None = None) -> redis.Redis
 
 
 def sentinel_client(host: str, timeout: float = 1.0, password: str | None = None) -> redis.Redis:
-    """A client of one node's Sentinel (the inventory's password unless one is given)."""
+    """A client of one node's Sentinel (the inventory's password unless one is given; TLS when the lab has it on)."""
     return redis.Redis(host=host, port=sentinel_port(), password=password or group_vars()["redis_ha_sentinel_password"],
-                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+                       socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+                       **tls_kwargs())
 
 
 def sentinel_master(host: str, timeout: float = 1.0, password: str | None = None) -> str | None:

@@ -11,7 +11,8 @@ __metaclass__ = type
 import hashlib
 
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.client import redis_pipeline
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ReplyError, RespError
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ConfigError, ReplyError, RespError
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.transport import tls_for
 
 TIMEOUT = 5.0
 
@@ -24,13 +25,42 @@ def login_argument_spec(default_port):
         login_user=dict(type="str"),
         login_password=dict(type="str", no_log=True),
         login_password_previous=dict(type="str", no_log=True),
+        **tls_argument_spec()
     )
+
+
+def tls_argument_spec():
+    """The login_tls* options (TLS to the daemon) shared by every module of the collection that connects."""
+    return dict(
+        login_tls=dict(type="bool", default=False),
+        login_tls_ca_file=dict(type="path"),
+        login_tls_cert_file=dict(type="path"),
+        login_tls_key_file=dict(type="path"),
+        login_tls_server_name=dict(type="str"),
+    )
+
+
+def login_tls(module):
+    """The transport.TLS of the module's login_tls* options, or None for plaintext; a CA, certificate or key
+    that cannot be loaded ends the module."""
+    p = module.params
+    if not p.get("login_tls"):
+        return None
+    try:
+        return tls_for({"tls": {"ca_file": p.get("login_tls_ca_file") or None,
+                                "cert_file": p.get("login_tls_cert_file") or None,
+                                "key_file": p.get("login_tls_key_file") or None,
+                                "server_name": p.get("login_tls_server_name") or None}})
+    except ConfigError as exc:
+        module.fail_json(msg="login_tls: %s" % exc)
+    return None  # not reached: fail_json exits
 
 
 def make_caller(module, label, daemon, address, result):
     """A function running a list of commands on the daemon (login_* parameters of the module); an
     authentication or network failure ends the module with a message naming the daemon."""
     p = module.params
+    tls = login_tls(module)
     # The passwords to log in with, in order: the current one, then (a rotation under way) the previous one;
     # the first one accepted is kept for the later calls.
     passwords = [p["login_password"]] + ([p["login_password_previous"]] if p.get("login_password_previous") else [])
@@ -40,7 +70,7 @@ def make_caller(module, label, daemon, address, result):
             while True:
                 try:
                     return redis_pipeline(p["login_host"], p["login_port"], commands, user=p["login_user"],
-                                          password=passwords[0], timeout=TIMEOUT, raise_on_error=False)
+                                          password=passwords[0], timeout=TIMEOUT, raise_on_error=False, tls=tls)
                 except ReplyError as exc:  # only AUTH raises here
                     if exc.code not in ("WRONGPASS", "NOAUTH") or len(passwords) == 1:
                         raise

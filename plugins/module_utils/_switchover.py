@@ -18,11 +18,13 @@ from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.er
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.resp import auth_command, encode_command, resp_to_text
 
 
-def wait_sentinel_info(host, port, user, password, sentinel_hosts, timeout):
+def wait_sentinel_info(host, port, user, password, sentinel_hosts, timeout, tls=None):
     """MONITOR the target until one of the Sentinels sends it INFO; return (that Sentinel's host, the
-    monotonic time the line was read) or (None, None) after timeout seconds."""
+    monotonic time the line was read) or (None, None) after timeout seconds (``tls``: transport.TLS or None)."""
     end = time.monotonic() + timeout
     sock = socket.create_connection((host, port), timeout=2.0)
+    if tls is not None:
+        sock = tls.context.wrap_socket(sock, server_hostname=tls.server_name or host)
     try:
         auth = auth_command(user, password)
         sock.sendall((encode_command(auth) if auth else b"") + encode_command(["MONITOR"]))
@@ -65,8 +67,9 @@ def _info(text):
 
 
 class Switchover(object):
-    def __init__(self, p):
+    def __init__(self, p, tls=None):
         self.p = p
+        self.tls = tls
         self.sentinels = [split_hostport(s) for s in p["sentinels"]]
         self.steps = {}
         self.t0 = None
@@ -74,14 +77,14 @@ class Switchover(object):
 
     def redis(self, host, args, timeout=2.0):
         return redis_call(host, self.p["redis_port"], args, user=self.p["login_user"],
-                          password=self.p["login_password"], timeout=timeout)
+                          password=self.p["login_password"], timeout=timeout, tls=self.tls)
 
     def named(self, timeout=0.5):
         names = []
         for host, port in self.sentinels:
             try:
                 r = redis_call(host, port, ["SENTINEL", "get-master-addr-by-name", self.p["master_name"]],
-                               password=self.p["sentinel_password"], timeout=timeout)
+                               password=self.p["sentinel_password"], timeout=timeout, tls=self.tls)
                 names.append(resp_to_text(r[0]) if r else None)
             except (RespError, OSError):
                 names.append(None)
@@ -161,7 +164,7 @@ class Switchover(object):
         if self.p["align_ms"] <= 0:
             return leader
         src, seen = wait_sentinel_info(target["host"], self.p["redis_port"], self.p["login_user"],
-                                       self.p["login_password"], [h for h, _p in self.sentinels], 12.0)
+                                       self.p["login_password"], [h for h, _p in self.sentinels], 12.0, self.tls)
         if src:
             leader = next(s for s in self.sentinels if s[0] == src)
             delay = seen + self.p["align_ms"] / 1000.0 - time.monotonic()
@@ -192,7 +195,7 @@ class Switchover(object):
         """SENTINEL FAILOVER on the leader, then wait until a majority of the Sentinels name the target."""
         host, port = leader
         redis_call(host, port, ["SENTINEL", "FAILOVER", self.p["master_name"]],
-                   password=self.p["sentinel_password"], timeout=2.0)
+                   password=self.p["sentinel_password"], timeout=2.0, tls=self.tls)
         self.mark("sentinel_failover_sent")
         while True:
             names = self.named(timeout=0.3)

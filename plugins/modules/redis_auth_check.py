@@ -62,6 +62,7 @@ options:
 notes:
   - Needs no Python library on the node besides the standard library.
 extends_documentation_fragment:
+  - redis_ha.sentinel_vip.login.tls
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -117,6 +118,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import login_tls, tls_argument_spec
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.client import Exchange, run_exchanges
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ReplyError
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.resp import auth_command
@@ -133,15 +135,16 @@ def _answer(ex):
     return "accepted"
 
 
-def classify(credentials, host, timeout):
+def classify(credentials, host, timeout, tls=None):
     """A dict of lists accepted, refused, rotating, previous_refused and the dict unknown (module RETURN),
-    after one concurrent round of AUTH (the password, and the previous one when given)."""
+    after one concurrent round of AUTH (the password, and the previous one when given; ``tls``: see
+    Exchange)."""
     tries = []
     for c in credentials:
-        tries.append((c["name"], "password", Exchange(host, c["port"], [auth_command(c.get("user"), c["password"])])))
+        tries.append((c["name"], "password", Exchange(host, c["port"], [auth_command(c.get("user"), c["password"])], tls=tls)))
         if c.get("previous"):
             tries.append((c["name"], "previous",
-                          Exchange(host, c["port"], [auth_command(c.get("user"), c["previous"])])))
+                          Exchange(host, c["port"], [auth_command(c.get("user"), c["previous"])], tls=tls)))
     run_exchanges([ex for _n, _k, ex in tries], time.monotonic() + timeout)
     answers = {}
     for name, kind, ex in tries:
@@ -175,11 +178,12 @@ def main():
                 previous=dict(type="str", no_log=True),
             )),
             timeout=dict(type="float", default=5.0),
+            **tls_argument_spec()
         ),
         supports_check_mode=True,
     )
     module.exit_json(changed=False, **classify(module.params["credentials"], module.params["login_host"],
-                                               module.params["timeout"]))
+                                               module.params["timeout"], tls=login_tls(module)))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ options:
     default: false
 extends_documentation_fragment:
   - redis_ha.sentinel_vip.login
+  - redis_ha.sentinel_vip.login.tls
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -58,7 +59,7 @@ reply:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import login_argument_spec
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import login_argument_spec, login_tls
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.client import redis_call
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ReplyError, RespError
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.resp import resp_to_text
@@ -81,7 +82,7 @@ def main():
     while True:
         try:
             reply = redis_call(p["login_host"], p["login_port"], p["command"], user=p["login_user"],
-                               password=passwords.pop(0), timeout=5.0)
+                               password=passwords.pop(0), timeout=5.0, tls=login_tls(module))
             break
         except ReplyError as exc:
             if exc.code not in ("WRONGPASS", "NOAUTH") or not passwords:

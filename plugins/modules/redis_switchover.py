@@ -73,6 +73,7 @@ options:
     type: int
     default: 500
 extends_documentation_fragment:
+  - redis_ha.sentinel_vip.login.tls
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -132,6 +133,7 @@ switched:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import login_tls, tls_argument_spec
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._switchover import Switchover
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import RespError
 
@@ -148,13 +150,14 @@ def main():
             target=dict(type="str", default=""),
             pause_ms=dict(type="int", default=5000),
             align_ms=dict(type="int", default=500),
+            **tls_argument_spec()
         ),
         supports_check_mode=True,
     )
     if len(module.params["sentinels"]) < 3:
         module.fail_json(msg="switchover needs the addresses of the (at least three) Sentinels")
     try:
-        module.exit_json(**Switchover(module.params).run(module.check_mode))
+        module.exit_json(**Switchover(module.params, login_tls(module)).run(module.check_mode))
     except (RespError, OSError, RuntimeError, ValueError, KeyError) as exc:
         module.fail_json(msg="switchover failed: %s" % exc)
 

@@ -98,6 +98,7 @@ notes:
   - Needs no Python library on the node besides the standard library.
 extends_documentation_fragment:
   - redis_ha.sentinel_vip.login
+  - redis_ha.sentinel_vip.login.tls
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

@@ -85,6 +85,7 @@ notes:
   - Supports check mode; it only reads.
   - Needs no Python library on the node besides the standard library.
 extends_documentation_fragment:
+  - redis_ha.sentinel_vip.login.tls
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -257,6 +258,7 @@ elapsed_ms:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._runtime_config import tls_argument_spec
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.cli import EXIT_DEMOTE, EXIT_PROMOTE
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.errors import ConfigError
 from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck.settings import load_settings
@@ -266,6 +268,14 @@ _OVERRIDES = (
     "redis_host", "redis_port", "redis_user", "redis_password", "announce_host", "announce_port",
     "master_name", "sentinels", "sentinel_user", "sentinel_password", "agreement", "budget_ms",
 )
+
+
+def tls_overrides(params):
+    """The check's tls* settings from the login_tls* options (unset: the config file's, else plaintext)."""
+    if not params.get("login_tls"):
+        return {}
+    return {"tls": "yes", "tls_ca_file": params.get("login_tls_ca_file"), "tls_cert_file": params.get("login_tls_cert_file"),
+            "tls_key_file": params.get("login_tls_key_file"), "tls_server_name": params.get("login_tls_server_name")}
 
 
 def main():
@@ -284,6 +294,7 @@ def main():
             sentinel_password=dict(type="str", no_log=True),
             agreement=dict(type="str"),
             budget_ms=dict(type="int"),
+            **tls_argument_spec()
         ),
         supports_check_mode=True,
     )
@@ -295,6 +306,7 @@ def main():
         if key == "sentinels":
             value = " ".join(value)
         overrides[key] = str(value)
+    overrides.update(tls_overrides(module.params))
     try:
         settings = load_settings(module.params.get("config_file"), overrides)
     except ConfigError as exc:

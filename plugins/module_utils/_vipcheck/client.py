@@ -269,11 +269,11 @@ def redis_pipeline(host, port, commands, user=None, password=None, timeout=2.0,
     return replies
 
 
-def redis_call(host, port, args, user=None, password=None, timeout=2.0):
+def redis_call(host, port, args, user=None, password=None, timeout=2.0, tls=None):
     """Run one command and return its parsed reply (bytes/int/list/None).
 
     Raises ``ReplyError`` (a ``RespError``) for error replies, ``OSError`` /
-    ``TimeoutError`` for network problems.
+    ``TimeoutError`` for network problems.  ``tls``: see Exchange.
     """
     return redis_pipeline(host, port, [args], user=user, password=password,
-                          timeout=timeout)[0]
+                          timeout=timeout, tls=tls)[0]

@@ -30,6 +30,8 @@ GUARD_CONFIG: key=value lines (values verbatim, '#' comment lines):
     master_name     Sentinel master name
     timeout_s       seconds to wait for the failover before exiting 1 (default 60)
     env_file        where REDIS_HA_START_ARGS is written (default /run/redis/redis-ha-start.env)
+    tls             yes: TLS to the peers and Sentinels (default no), trusting tls_ca_file and presenting
+                    tls_cert_file / tls_key_file (for tls-auth-clients)
 """
 
 import os
@@ -39,15 +41,16 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 try:  # installed next to this file by the redis role
-    from redis_vip_check import addresses, client, resp  # noqa: E402
+    from redis_vip_check import addresses, client, resp, transport  # noqa: E402
 except ImportError:  # the collection's tree (unit tests)
-    from _vipcheck import addresses, client, resp  # noqa: E402
+    from _vipcheck import addresses, client, resp, transport  # noqa: E402
 
 QUERY_TIMEOUT_S = 0.5
 POLL_S = 0.2
 SAY_EVERY_S = 5.0
 KEYS = ("mode", "announce_host", "announce_port", "peers", "redis_user", "redis_password", "sentinels",
-        "sentinel_password", "master_name", "timeout_s", "env_file")
+        "sentinel_password", "master_name", "timeout_s", "env_file", "tls", "tls_ca_file", "tls_cert_file",
+        "tls_key_file")
 REDIS_KEYS = ("replicaof", "slaveof", "dir", "appendonly", "appendfilename", "appenddirname", "dbfilename",
               "save")
 
@@ -114,6 +117,15 @@ def split_list(text, default_port):
     return [addresses.split_hostport(item, default_port) for item in (text or "").split()]
 
 
+def guard_tls(conf):
+    """transport.TLS of the guard's tls* keys, or None (plaintext)."""
+    if conf.get("tls", "no") != "yes":
+        return None
+    return transport.tls_for({"tls": {"ca_file": conf.get("tls_ca_file") or None,
+                                      "cert_file": conf.get("tls_cert_file") or None,
+                                      "key_file": conf.get("tls_key_file") or None}})
+
+
 def ask_group(conf):
     """Asks every Sentinel and every peer at once (one deadline, QUERY_TIMEOUT_S): returns (the "host:port"
     a majority of the configured Sentinels names or None, {peer "host:port": (role, master it follows or
@@ -122,10 +134,12 @@ def ask_group(conf):
     peers = split_list(conf.get("peers"), 6379)
     s_auth = resp.auth_command(None, conf.get("sentinel_password") or None)
     r_auth = resp.auth_command(conf.get("redis_user") or None, conf.get("redis_password") or None)
+    tls = guard_tls(conf)
     s_exs = [client.Exchange(h, p, ([s_auth] if s_auth else []) +
-                             [["SENTINEL", "get-master-addr-by-name", conf.get("master_name", "")]])
+                             [["SENTINEL", "get-master-addr-by-name", conf.get("master_name", "")]], tls=tls)
              for h, p in sentinels]
-    p_exs = [client.Exchange(h, p, ([r_auth] if r_auth else []) + [["INFO", "replication"], ["INFO", "keyspace"]])
+    p_exs = [client.Exchange(h, p, ([r_auth] if r_auth else []) + [["INFO", "replication"], ["INFO", "keyspace"]],
+                             tls=tls)
              for h, p in peers]
     client.run_exchanges(s_exs + p_exs, time.monotonic() + QUERY_TIMEOUT_S)
     named = []

@@ -1,0 +1,88 @@
+"""TLS on, plaintext off (the Debian 13 + Valkey combination, REDIS_HA_TLS=1; skipped elsewhere): the CLI of the
+engine reaches the master through the VIP with --tls --cacert, plaintext RESP on the Redis and Sentinel ports
+gets no answer and no plaintext port listens, and a certificate rotation (new node certificates, site.yml) under
+a writer through the VIP fails (almost) no write, loses none, moves neither the master nor the VIP, and every Redis and
+Sentinel then serves its new certificate. The other tests of the scenario (kill master, drills) run over TLS too."""
+
+import socket
+import ssl
+import subprocess
+
+import drill
+import lab
+import pytest
+
+pytestmark = pytest.mark.skipif(not lab.tls(), reason="the lab runs TLS only with REDIS_HA_TLS=1")
+
+NODE_CA = "/etc/redis-ha/tls/ca.crt"  # roles/redis defaults: redis_tls_dir
+FAILED_WRITES_BOUND_S = 1.0
+
+
+def _cli_through_vip(node, *command):
+    """The engine's CLI on a node, to the VIP with TLS, as the default user (password on stdin, never in argv)."""
+    script = ('read -r REDISCLI_AUTH; VALKEYCLI_AUTH=$REDISCLI_AUTH; export REDISCLI_AUTH VALKEYCLI_AUTH; '
+              'exec %s-cli --tls --cacert %s -h %s -p %d "$@"'
+              % (lab.engine(), NODE_CA, lab.vip(), lab.redis_port()))
+    return subprocess.run(["docker", "exec", "-i", node, "sh", "-c", script, "cli", *command],
+                          input=lab.group_vars()["redis_password"] + "\n", capture_output=True, text=True,
+                          timeout=30, check=False)
+
+
+def _plaintext_answer(ip, port):
+    """What a plaintext RESP PING gets from ip:port (b"" when the server closes the connection)."""
+    with socket.create_connection((ip, port), timeout=3) as sock:
+        sock.sendall(b"PING\r\n")
+        try:
+            return sock.recv(64)
+        except (socket.timeout, ConnectionResetError):
+            return b""
+
+
+def _served_certificate(ip, port):
+    """The DER certificate the TLS server at ip:port presents (checked against the lab's CA and its address)."""
+    ctx = ssl.create_default_context(cafile=str(lab.TLS_CA_DIR / "ca.crt"))
+    with socket.create_connection((ip, port), timeout=3) as raw, ctx.wrap_socket(raw, server_hostname=ip) as tls:
+        return tls.getpeercert(binary_form=True)
+
+
+def test_cli_with_tls_through_the_vip_writes_and_reads():
+    node = lab.nodes()[0]
+    res = _cli_through_vip(node, "SET", "tls:probe", "ok")
+    assert res.returncode == 0 and res.stdout.strip() == "OK", (res.stdout, res.stderr)
+    res = _cli_through_vip(node, "GET", "tls:probe")
+    assert res.stdout.strip() == "ok", (res.stdout, res.stderr)
+
+
+def test_plaintext_is_refused_on_every_port():
+    for name, ip in lab.node_ips().items():
+        for port in (lab.redis_port(), lab.sentinel_port()):
+            answer = _plaintext_answer(ip, port)
+            assert not answer.startswith((b"+", b"-")), (name, port, answer)  # no RESP reply to plaintext
+        listening = lab.docker("exec", name, "ss", "-Hltn").stdout
+        ports = sorted({int(line.split()[3].rsplit(":", 1)[1]) for line in listening.splitlines()})
+        assert lab.redis_port() in ports and lab.sentinel_port() in ports, (name, ports)
+        assert not set(ports) & {6379, 26379, 6378, 26378}, (name, ports)  # no plaintext listener
+        assert lab.redis_client(ip).config_get("port") == {"port": "0"}, name  # the server's plaintext port is off
+
+
+def test_certificate_rotation_under_writes_fails_no_write_and_moves_nothing():
+    holders = lab.vip_holders()
+    report = drill.drill(["rotate-certs"], runs=1, observe_s=5)
+    run = report["runs"][0]
+    print("\nMEASURED: certificate rotation (site.yml %s s): failed writes %.2f s, lost %s, acked %s, %s -> %s"
+          % (run.get("playbook_s"), run["failed_s"], run["lost_acked"], run["acked"], run["old_master"],
+             run["final_master"]))
+    assert run["reissued"] == sorted("%s.crt" % n for n in lab.nodes()), run["reissued"]
+    assert run.get("playbook_rc") == 0, run
+    # The goal is no failed write (measured 0.00 s on a machine of its own); a shared 2-core machine stalled one
+    # 200 ms write once (0.21 s): a generous bound, like the drills of test_30, and the figure is printed above.
+    assert run["failed_s"] < FAILED_WRITES_BOUND_S, run
+    assert run["lost_acked"] == 0, run
+    assert run["acked"] > 100, run
+    assert run["final_master"] == run["old_master"], run
+    assert lab.vip_holders() == holders == [run["old_master"]]
+    # every server and Sentinel serves the node certificate issued by the rotation
+    for name, ip in lab.node_ips().items():
+        issued = ssl.PEM_cert_to_DER_cert((lab.TLS_CA_DIR / ("%s.crt" % name)).read_text())
+        for port in (lab.redis_port(), lab.sentinel_port()):
+            assert _served_certificate(ip, port) == issued, (name, port)
