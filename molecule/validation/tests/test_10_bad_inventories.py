@@ -43,9 +43,14 @@ def baseline():
 @pytest.fixture(scope="module")
 def runs(baseline, tmp_path_factory):
     """{case name: (case, site.yml result)} of every case, and what changed on the nodes meanwhile."""
+    # The case directories are made here, before the threads: tmp_path_factory is not thread-safe (the first
+    # mktemp creates the session's base directory, and three threads doing that at once made one of them fail).
+    cases = {path: valnodes.bad_case(path) for path in CASES}
+    inventories = {path: valnodes.case_inventory(case, tmp_path_factory.mktemp(case["name"]))
+                   for path, case in cases.items()}
+
     def run(path):
-        case = valnodes.bad_case(path)
-        inventory = valnodes.case_inventory(case, tmp_path_factory.mktemp(case["name"]))
+        case, inventory = cases[path], inventories[path]
         started = time.monotonic()
         res = valnodes.run_site(inventory, path, json_output=True)
         print("  [%2d/%d] %s: site.yml exit %d after %.1f s" % (len(done) + 1, len(CASES), case["name"],
