@@ -35,7 +35,7 @@ def _part(nodeid: str) -> str:
 
 def _status() -> str:
     setup = _setup_seconds()
-    done = ", ".join("%s %.0f s" % item for item in _DURATIONS.items()) or "none"
+    done = ", ".join("%s %.0f s" % item for item in _DURATIONS.items() if item[0] != _CURRENT["part"]) or "none"
     return "[suite +%.0f s since make test%s] in %s for %.0f s; done: %s" % (
         time.monotonic() - _STARTED + (setup or 0), "" if setup is None else " (set-up %.0f s)" % setup,
         _CURRENT["part"], time.monotonic() - _CURRENT["since"], done)
