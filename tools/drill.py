@@ -49,6 +49,7 @@ REDIS_HA_LAB_INVENTORY, see tools/lab.py); every loop is bounded in time.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import pathlib
@@ -440,6 +441,40 @@ def wait_in_sync(node: str, since: float, timeout: float = 120.0) -> dict:
     return {"rejoin_s": None}
 
 
+# Sentinel's failover steps, in order, as its log names them (Valkey 8.1 still logs the "slave" names).
+SENTINEL_CHAIN = ("+sdown", "+odown", "+try-failover", "+elected-leader", "+selected-slave",
+                  "+failover-state-wait-promotion", "+promoted-slave", "+switch-master")
+
+
+def failover_chain(master: str, t_fault: float) -> dict:
+    """Seconds from the fault to the first logged instance of each step of Sentinel's failover (over the
+    Sentinels of the other nodes: their log files, millisecond timestamps; +sdown/+odown of the master only) and to keepalived's MASTER state
+    on any node (its journal). The containers share this host's clock."""
+    wall = t_fault + (time.time() - time.monotonic())
+    log = "%s/%s.log" % ("/var/log/" + lab.engine(), lab.units()["sentinel"])
+    chain: dict[str, float] = {}
+    for node in lab.nodes():
+        if node == master:
+            continue
+        res = _exec(node, "sh", "-c", "tail -n 400 %s; journalctl -u keepalived -o short-unix --no-pager "
+                    "--since @%d" % (log, int(wall) - 1), timeout=10)
+        for line in res.stdout.splitlines():
+            words = line.split()
+            if "Entering MASTER STATE" in line and words:
+                key, when = "keepalived MASTER", float(words[0])
+            elif (len(words) > 7 and words[6] in SENTINEL_CHAIN
+                  and (words[6] not in ("+sdown", "+odown") or words[7] == "master")):
+                stamp = " ".join(words[1:5])
+                when = datetime.datetime.strptime(stamp, "%d %b %Y %H:%M:%S.%f").replace(
+                    tzinfo=datetime.timezone.utc).timestamp()
+                key = words[6]
+            else:
+                continue
+            if when >= wall:
+                chain[key] = round(min(chain.get(key, 1e9), when - wall), 3)
+    return dict(sorted(chain.items(), key=lambda kv: kv[1]))
+
+
 def repair(fault: str, master: str, ips: dict, note: dict | None = None) -> dict:
     """Undoes the fault; for a node that restarts, returns how long it took to be a replica in sync again."""
     if fault in ("kill-master", "kill-replica"):
@@ -633,6 +668,8 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
     result.update({"fault": fault, "run": index, "old_master": master, "final_master": fmaster,
                    "observe_s": observe_s, "cadence_s": CADENCE_S, "timeout_s": WRITE_TIMEOUT_S,
                    "wait_replicas": wait_replicas, "base_keys": BASE_KEYS, "base_keys_synced_to": base_synced, **note})
+    if fault == "kill-master":
+        result["failover_chain_s"] = failover_chain(master, t_fault)
     if out:
         plot(fault, index, writer.results, monitor, ips, t_fault, t_start, result, out, setup)
     result.update(repair(fault, master, ips, note))
