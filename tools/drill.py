@@ -441,17 +441,12 @@ def wait_in_sync(node: str, since: float, timeout: float = 120.0) -> dict:
     return {"rejoin_s": None}
 
 
-# Sentinel's failover steps, in order, as its log names them (Valkey 8.1 still logs the "slave" names).
-SENTINEL_CHAIN = ("+sdown", "+odown", "+try-failover", "+elected-leader", "+selected-slave",
-                  "+failover-state-wait-promotion", "+promoted-slave", "+switch-master")
-
-
 def failover_chain(master: str, t_fault: float) -> dict:
-    """Seconds from the fault to the first logged instance of each step of Sentinel's failover (over the
-    Sentinels of the other nodes: their log files, millisecond timestamps; +sdown/+odown of the master only) and to keepalived's MASTER state
+    """Seconds from the fault to the first logged instance of each of lab.SENTINEL_EVENTS (over the
+    Sentinels of the other nodes: their log files, millisecond timestamps) and to keepalived's MASTER state
     on any node (its journal). The containers share this host's clock."""
     wall = t_fault + (time.time() - time.monotonic())
-    log = "%s/%s.log" % ("/var/log/" + lab.engine(), lab.units()["sentinel"])
+    log = "%s/%s.log" % (lab.units()["log_dir"], lab.units()["sentinel"])
     chain: dict[str, float] = {}
     for node in lab.nodes():
         if node == master:
@@ -462,7 +457,7 @@ def failover_chain(master: str, t_fault: float) -> dict:
             words = line.split()
             if "Entering MASTER STATE" in line and words:
                 key, when = "keepalived MASTER", float(words[0])
-            elif (len(words) > 7 and words[6] in SENTINEL_CHAIN
+            elif (len(words) > 7 and words[6] in lab.SENTINEL_EVENTS
                   and (words[6] not in ("+sdown", "+odown") or words[7] == "master")):
                 stamp = " ".join(words[1:5])
                 when = datetime.datetime.strptime(stamp, "%d %b %Y %H:%M:%S.%f").replace(

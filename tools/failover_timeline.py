@@ -19,7 +19,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-EVENTS = ("+sdown", "+odown", "+elected-leader", "+selected-slave", "+failover-state-wait-promotion", "+promoted-slave", "+switch-master", "+slave-reconf-sent", "+failover-end")
+EVENTS = lab.SENTINEL_EVENTS
 
 
 def _listen(ip, events, stop):

@@ -34,9 +34,13 @@ def host_vars(name: str) -> dict:
 
 # Units and config directory of each engine (roles/redis and roles/sentinel vars/main.yml, Debian packaging).
 ENGINE_UNITS = {"redis": {"server": "redis-server", "sentinel": "redis-sentinel", "config_dir": "/etc/redis",
-                          "data_dir": "/var/lib/redis"},
+                          "data_dir": "/var/lib/redis", "log_dir": "/var/log/redis"},
                 "valkey": {"server": "valkey-server", "sentinel": "valkey-sentinel", "config_dir": "/etc/valkey",
-                           "data_dir": "/var/lib/valkey"}}
+                           "data_dir": "/var/lib/valkey", "log_dir": "/var/log/valkey"}}
+# Sentinel's failover steps, in order, as its events and its log name them (Valkey 8.1 keeps the "slave" names);
+# +sdown/+odown count for the master only (their data starts with "master").
+SENTINEL_EVENTS = ("+sdown", "+odown", "+elected-leader", "+selected-slave", "+failover-state-wait-promotion",
+                   "+promoted-slave", "+switch-master", "+slave-reconf-sent", "+failover-end")
 
 
 def engine() -> str:
