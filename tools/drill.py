@@ -29,9 +29,10 @@ Faults:
   stop-sentinel      systemctl stop redis-sentinel on the master node (started again after the run)
   migrate-engine     ansible-playbook playbooks/migrate_engine.yml with REDIS_HA_ENGINE=valkey (Redis ->
                      Valkey, node by node; one-way: the lab runs Valkey afterwards and the drill follows it)
-  rotate-certs       a TLS lab (REDIS_HA_TLS=1) only: delete the node certificates of the lab's generated CA on the
-                     control machine, then ansible-playbook playbooks/site.yml (re-issues them; Redis loads them
-                     live, the Sentinels restart one at a time)
+  rotate-certs       a TLS lab (REDIS_HA_TLS=1 or own-ca) only: delete the node certificates of the lab's CA on the
+                     control machine (own-ca: scripts/lab-own-ca.sh issues new ones), then ansible-playbook
+                     playbooks/site.yml (the generated CA re-issues them; Redis loads them live, the Sentinels
+                     restart one at a time)
 
 --compare-recipe: in the same invocation, the faults (kill-master, sentinel-failover, stale-old-master,
 switchover) run N times with the collection's configuration, then tools/recipe/apply.yml converts the nodes
@@ -323,12 +324,18 @@ def run_playbook(name="switchover.yml", extra=(), timeout=600):
 
 
 def reissue_node_certificates() -> list[str]:
-    """Delete the node certificates of the lab's generated CA (the next site.yml issues new ones); their names."""
+    """Delete the node certificates of the lab's CA; the next site.yml issues new ones (generated CA), or the
+    operator's CA does now (own-ca: scripts/lab-own-ca.sh, as molecule/default/prepare.yml runs it). Their names."""
     if not lab.tls():
-        raise RuntimeError("rotate-certs needs a TLS lab (REDIS_HA_TLS=1)")
-    gone = sorted(p.name for p in lab.TLS_CA_DIR.glob("*.crt") if p.name != "ca.crt")
+        raise RuntimeError("rotate-certs needs a TLS lab (REDIS_HA_TLS=1 or own-ca)")
+    gone = sorted("%s.crt" % name for name in lab.nodes() if (lab.TLS_CA_DIR / ("%s.crt" % name)).exists())
     for name in gone:
         (lab.TLS_CA_DIR / name).unlink()
+    if lab.tls_mode() == "own-ca":
+        subprocess.run([str(lab.ROOT / "scripts" / "lab-own-ca.sh"), str(lab.TLS_CA_DIR),
+                        ",".join(lab.group_vars()["redis_ha_vips"])]
+                       + ["%s=%s" % item for item in lab.node_ips().items()],
+                       check=True, capture_output=True, text=True, timeout=60)
     return gone
 
 

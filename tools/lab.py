@@ -53,22 +53,43 @@ def platform() -> str:
     return os.environ.get("REDIS_HA_PLATFORM") or "debian12"
 
 
+def tls_mode() -> str:
+    """The lab's TLS by REDIS_HA_TLS, as inventories/lab reads it: "" (plaintext, unset), "generate" (1: the
+    collection's private CA) or "own-ca" (certificates made by scripts/lab-own-ca.sh, client certificates required)."""
+    value = (os.environ.get("REDIS_HA_TLS") or "").lower()
+    return "own-ca" if value == "own-ca" else "generate" if value in ("1", "true", "yes") else ""
+
+
 def tls() -> bool:
-    """TLS on in the lab: inventories/lab follows REDIS_HA_TLS (off when unset)."""
-    return (os.environ.get("REDIS_HA_TLS") or "").lower() in ("1", "true", "yes")
+    """TLS on in the lab (either mode)."""
+    return bool(tls_mode())
 
 
-# The lab's generated CA on the control machine (inventories/lab redis_ha_tls_ca_dir: <repository>/.cache/lab-ca).
-TLS_CA_DIR = ROOT / ".cache" / "lab-ca"
+# The lab's CA on the control machine (inventories/lab: <repository>/.cache/lab-ca for the generated one,
+# lab_own_ca_dir for own-ca) with the node certificates <node>.crt, and lab-client.crt with own-ca.
+TLS_CA_DIR = ROOT / ".cache" / ("lab-own-ca" if tls_mode() == "own-ca" else "lab-ca")
+# Where the roles install the CA, certificate and key on the nodes (roles/redis defaults: redis_tls_dir).
+NODE_TLS_DIR = "/etc/redis-ha/tls"
+
+
+def client_certificate() -> tuple[str, str] | None:
+    """The lab's client certificate and key (own-ca: the servers require one), else None."""
+    if tls_mode() != "own-ca":
+        return None
+    return str(TLS_CA_DIR / "lab-client.crt"), str(TLS_CA_DIR / "lab-client.key")
 
 
 def tls_kwargs() -> dict:
     """redis-py options for a lab client: TLS checked against the lab's CA and the address connected to (the
-    node certificates carry the nodes' addresses and the VIP), or nothing for a plaintext lab."""
+    node certificates carry the nodes' addresses and the VIP), with the lab's client certificate where the
+    servers require one, or nothing for a plaintext lab."""
     if not tls():
         return {}
-    return {"ssl": True, "ssl_ca_certs": str(TLS_CA_DIR / "ca.crt"), "ssl_cert_reqs": "required",
-            "ssl_check_hostname": True}
+    kwargs = {"ssl": True, "ssl_ca_certs": str(TLS_CA_DIR / "ca.crt"), "ssl_cert_reqs": "required",
+              "ssl_check_hostname": True}
+    if client_certificate():
+        kwargs["ssl_certfile"], kwargs["ssl_keyfile"] = client_certificate()
+    return kwargs
 
 
 def units() -> dict:

@@ -2,6 +2,8 @@
 the same verdicts as in plaintext, client certificates, failing closed, and the watcher keeping its TLS
 connections open between polls."""
 
+import os
+import pathlib
 import signal
 import subprocess
 import time
@@ -124,3 +126,38 @@ def test_pooled_connections_survive_abandoned_answers_and_kills(tls_cluster):
         assert len(pool.idle) == 4
     finally:
         pool.close()
+
+
+def _client_tls(cert, key, ca):
+    return vc.tls_for({"tls": {"ca_file": ca, "cert_file": str(cert), "key_file": str(key), "server_name": None,
+                               "verify_hostname": True}})
+
+
+def _replace(path, source, stamp):
+    """New content at the same path (as a rotation writes it), with a later modification time."""
+    path.write_bytes(pathlib.Path(source).read_bytes())
+    os.utime(path, ns=(stamp, stamp))
+
+
+def test_rotated_client_certificate_is_loaded_again_and_a_half_done_rotation_keeps_the_last(tmp_path, tls_cluster):
+    """The watcher keeps its TLS context for its whole life: a certificate and key rotated at the same paths
+    (the keepalived role's copy) are loaded at the next use, and a certificate and key that do not match yet
+    (one file written, not the other) keep the pair loaded last instead of failing the check."""
+    pki = tls_cluster.pki
+    cert, key = tmp_path / "check.crt", tmp_path / "check.key"
+    _replace(cert, pki["client_cert"], 10 ** 18)
+    _replace(key, pki["client_key"], 10 ** 18)
+    first = _client_tls(cert, key, pki["ca"])
+    assert _client_tls(cert, key, pki["ca"]) is first  # unchanged files: the same context
+    _replace(cert, pki["server_cert"], 2 * 10 ** 18)  # half done: the key is still the old pair's
+    assert _client_tls(cert, key, pki["ca"]) is first
+    _replace(key, pki["server_key"], 2 * 10 ** 18)  # done: the other certificate of the same CA
+    second = _client_tls(cert, key, pki["ca"])
+    assert second is not first
+    reply = vc.redis_pipeline("127.0.0.1", tls_cluster.master.port, [["PING"]], password=ADMIN_PW, timeout=5,
+                              tls=second)[0]
+    assert reply == b"PONG"
+    mismatched = tmp_path / "other.key"  # never loaded before: a mismatch is the configuration error it is
+    _replace(mismatched, pki["client_key"], 10 ** 18)
+    with pytest.raises(vc.ConfigError):
+        _client_tls(cert, mismatched, pki["ca"])

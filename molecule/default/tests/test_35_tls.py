@@ -1,5 +1,6 @@
-"""TLS on, plaintext off (the Debian 13 + Valkey combination, REDIS_HA_TLS=1; skipped elsewhere): the CLI of the
-engine reaches the master through the VIP with --tls --cacert, plaintext RESP on the Redis and Sentinel ports
+"""TLS on, plaintext off (REDIS_HA_TLS: Debian 13 + Valkey with the generated CA, Debian 13 + Redis with the lab's
+own CA and client certificates required; skipped in plaintext): the CLI of the engine reaches the master through
+the VIP with --tls --cacert (and the node's certificate where one is required), plaintext RESP on the Redis and Sentinel ports
 gets no answer and no plaintext port listens, and a certificate rotation (new node certificates, site.yml) under
 a writer through the VIP fails (almost) no write, loses none, moves neither the master nor the VIP, and every Redis and
 Sentinel then serves its new certificate. The other tests of the scenario (kill master, drills) run over TLS too."""
@@ -12,17 +13,17 @@ import drill
 import lab
 import pytest
 
-pytestmark = pytest.mark.skipif(not lab.tls(), reason="the lab runs TLS only with REDIS_HA_TLS=1")
-
-NODE_CA = "/etc/redis-ha/tls/ca.crt"  # roles/redis defaults: redis_tls_dir
+pytestmark = pytest.mark.skipif(not lab.tls(), reason="the lab runs TLS only with REDIS_HA_TLS=1 or own-ca")
 FAILED_WRITES_BOUND_S = 1.0
 
 
 def _cli_through_vip(node, *command):
     """The engine's CLI on a node, to the VIP with TLS, as the default user (password on stdin, never in argv)."""
+    tls = "--tls --cacert %s/ca.crt" % lab.NODE_TLS_DIR
+    if lab.client_certificate():  # client certificates required: the node's own (root reads its key)
+        tls += " --cert {0}/node.crt --key {0}/node.key".format(lab.NODE_TLS_DIR)
     script = ('read -r REDISCLI_AUTH; VALKEYCLI_AUTH=$REDISCLI_AUTH; export REDISCLI_AUTH VALKEYCLI_AUTH; '
-              'exec %s-cli --tls --cacert %s -h %s -p %d "$@"'
-              % (lab.engine(), NODE_CA, lab.vip(), lab.redis_port()))
+              'exec %s-cli %s -h %s -p %d "$@"' % (lab.engine(), tls, lab.vip(), lab.redis_port()))
     return subprocess.run(["docker", "exec", "-i", node, "sh", "-c", script, "cli", *command],
                           input=lab.group_vars()["redis_password"] + "\n", capture_output=True, text=True,
                           timeout=30, check=False)
@@ -41,6 +42,8 @@ def _plaintext_answer(ip, port):
 def _served_certificate(ip, port):
     """The DER certificate the TLS server at ip:port presents (checked against the lab's CA and its address)."""
     ctx = ssl.create_default_context(cafile=str(lab.TLS_CA_DIR / "ca.crt"))
+    if lab.client_certificate():
+        ctx.load_cert_chain(*lab.client_certificate())
     with socket.create_connection((ip, port), timeout=3) as raw, ctx.wrap_socket(raw, server_hostname=ip) as tls:
         return tls.getpeercert(binary_form=True)
 

@@ -66,7 +66,7 @@ def _site(tmp_path, name, extra):
 
 def _accepts(host, port, user, password):
     cli = redis.Redis(host=host, port=port, username=user, password=password, socket_timeout=2,
-                      socket_connect_timeout=2)
+                      socket_connect_timeout=2, **lab.tls_kwargs())
     try:
         return cli.ping() is True
     except redis.AuthenticationError:

@@ -9,9 +9,9 @@ import errno
 import select
 
 try:
-    from posix import strerror as _strerror
+    from posix import stat as _stat, strerror as _strerror  # os is not loaded yet in the track script
 except ImportError:  # pragma: no cover - non-POSIX
-    from os import strerror as _strerror
+    from os import stat as _stat, strerror as _strerror
 
 from .errors import ConfigError
 
@@ -59,16 +59,35 @@ class TLS(object):
 _TLS_CACHE = {}
 
 
+def _files_stamp(options):
+    """When the CA, certificate and key files last changed: a rotation (new files at the same paths) loads
+    them again."""
+    stamp = []
+    for name in ("ca_file", "cert_file", "key_file"):
+        try:
+            stamp.append(_stat(options[name]).st_mtime_ns if options.get(name) else 0)
+        except OSError:
+            stamp.append(None)
+    return tuple(stamp)
+
+
 def tls_for(settings):
-    """The TLS object of these settings (one per process and configuration), or None for plaintext;
-    raises ConfigError when the CA, certificate or key cannot be loaded."""
+    """The TLS object of these settings (one per process and configuration, loaded again when its files
+    change), or None for plaintext; raises ConfigError when the CA, certificate or key cannot be loaded and
+    none was loaded before (a rotation caught half done keeps the last pair that loaded)."""
     options = settings.get("tls")
     if not options:
         return None
     key = tuple(sorted(options.items()))
-    if key not in _TLS_CACHE:
-        _TLS_CACHE[key] = TLS(options)
-    return _TLS_CACHE[key]
+    stamp = _files_stamp(options)
+    cached = _TLS_CACHE.get(key)
+    if cached is None or cached[0] != stamp:
+        try:
+            _TLS_CACHE[key] = (stamp, TLS(options))
+        except ConfigError:
+            if cached is None:
+                raise
+    return _TLS_CACHE[key][1]
 
 
 class Conn(object):
