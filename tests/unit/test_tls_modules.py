@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from confmod_helpers import ROOT, ansible_playbook, run_playbook
-from tls_helpers import call, make_pki, start_tls_redis, start_tls_sentinels, tls_lines
+from tls_helpers import call, make_pki, reissue_server_certificate, start_tls_redis, start_tls_sentinels, tls_lines
 from vipcheck_helpers import ADMIN_PW, CHECK_PW, CHECK_USER, REDIS_SERVER, SENTINEL_PW, free_port, vc
 
 PLAYBOOK = """
@@ -153,19 +153,10 @@ def _served(pki, port):
             return tls.getpeercert(binary_form=True)
 
 
-def _reissue_server_certificate(pki):
-    d = pki["server_cert"].rsplit("/", 1)[0]
-    subprocess.run(["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                    "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf"],
-                   cwd=d, check=True, capture_output=True, timeout=30)
-    with open(pki["server_cert"], encoding="ascii") as fh:
-        return ssl.PEM_cert_to_DER_cert(fh.read())
-
-
 def test_config_set_of_the_same_path_loads_a_new_certificate_live(tls_group, results):  # after the modules
     pki, master = tls_group["pki"], tls_group["master"]
     old = _served(pki, master.port)
-    new = _reissue_server_certificate(pki)
+    new = reissue_server_certificate(pki)
     assert new != old
     assert _served(pki, master.port) == old  # not before the reload
     call(pki, master.port, "CONFIG", "SET", "tls-cert-file", pki["server_cert"], "tls-key-file", pki["server_key"],

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tls_helpers import (call, make_pki, start_tls_redis, start_tls_sentinels, tls_cfg,
+from tls_helpers import (call, client_tls, make_pki, start_tls_redis, start_tls_sentinels, tls_cfg,
                          wait_tls_cluster)
 from vipcheck_helpers import (ADMIN_PW, CHECK_SCRIPT, NODE_PYTHON, SENTINEL_PW, Cluster, base_cfg,
                               run_check, vc, write_cfg)
@@ -128,11 +128,6 @@ def test_pooled_connections_survive_abandoned_answers_and_kills(tls_cluster):
         pool.close()
 
 
-def _client_tls(cert, key, ca):
-    return vc.tls_for({"tls": {"ca_file": ca, "cert_file": str(cert), "key_file": str(key), "server_name": None,
-                               "verify_hostname": True}})
-
-
 def _replace(path, source, stamp):
     """New content at the same path (as a rotation writes it), with a later modification time."""
     path.write_bytes(pathlib.Path(source).read_bytes())
@@ -147,12 +142,12 @@ def test_rotated_client_certificate_is_loaded_again_and_a_half_done_rotation_kee
     cert, key = tmp_path / "check.crt", tmp_path / "check.key"
     _replace(cert, pki["client_cert"], 10 ** 18)
     _replace(key, pki["client_key"], 10 ** 18)
-    first = _client_tls(cert, key, pki["ca"])
-    assert _client_tls(cert, key, pki["ca"]) is first  # unchanged files: the same context
+    first = client_tls(pki, cert, key)
+    assert client_tls(pki, cert, key) is first  # unchanged files: the same context
     _replace(cert, pki["server_cert"], 2 * 10 ** 18)  # half done: the key is still the old pair's
-    assert _client_tls(cert, key, pki["ca"]) is first
+    assert client_tls(pki, cert, key) is first
     _replace(key, pki["server_key"], 2 * 10 ** 18)  # done: the other certificate of the same CA
-    second = _client_tls(cert, key, pki["ca"])
+    second = client_tls(pki, cert, key)
     assert second is not first
     reply = vc.redis_pipeline("127.0.0.1", tls_cluster.master.port, [["PING"]], password=ADMIN_PW, timeout=5,
                               tls=second)[0]
@@ -160,4 +155,4 @@ def test_rotated_client_certificate_is_loaded_again_and_a_half_done_rotation_kee
     mismatched = tmp_path / "other.key"  # never loaded before: a mismatch is the configuration error it is
     _replace(mismatched, pki["client_key"], 10 ** 18)
     with pytest.raises(vc.ConfigError):
-        _client_tls(cert, mismatched, pki["ca"])
+        client_tls(pki, cert, mismatched)

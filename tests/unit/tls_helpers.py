@@ -1,39 +1,38 @@
-"""TLS for the VIP check tests: a private CA made with the openssl CLI, and REAL redis-server /
+"""TLS for the VIP check tests: a private CA made with the openssl CLI (scripts/lab-own-ca.sh), and REAL redis-server /
 redis-sentinel processes listening on TLS only (`port 0`, `tls-port`), replicating and linking over TLS
 (`tls-replication yes`), with client certificates required (`tls-auth-clients yes`)."""
 
+import pathlib
+import ssl
 import subprocess
 import time
 
 from vipcheck_helpers import ADMIN_PW, CHECK_PW, CHECK_USER, SENTINEL_PW, Proc, free_port, vc
 
-_EXT = ("subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\n"
-        "extendedKeyUsage=serverAuth,clientAuth\n")
+_OWN_CA = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "lab-own-ca.sh"
 
 
-def _openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True, timeout=30)
-
-
-def _key_and_csr(d, name, cn):
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-             name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn, cwd=d)
+def _own_ca(d):
+    """scripts/lab-own-ca.sh (the openssl CA of the lab's own-CA mode): a certificate "server" for 127.0.0.1 and ::1
+    (server and client use) and "lab-client"; missing files only."""
+    subprocess.run([str(_OWN_CA), str(d), "::1", "server=127.0.0.1"], check=True, capture_output=True, timeout=60)
 
 
 def make_pki(d):
     """A CA, a certificate for the servers (also their client certificate: replication, Sentinel links)
     and one for the check, all in directory d; returns a dict of paths."""
-    d.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=redis-ha test CA", cwd=d)
-    (d / "ext.cnf").write_text(_EXT)
-    for name, cn in (("server", "redis-ha"), ("client", "vip-check")):
-        _key_and_csr(d, name, cn)
-        _openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-out", name + ".crt", "-days", "2", "-extfile", "ext.cnf", cwd=d)
+    _own_ca(d)
     return {k: str(d / v) for k, v in (("ca", "ca.crt"), ("server_cert", "server.crt"),
-                                       ("server_key", "server.key"), ("client_cert", "client.crt"),
-                                       ("client_key", "client.key"))}
+                                       ("server_key", "server.key"), ("client_cert", "lab-client.crt"),
+                                       ("client_key", "lab-client.key"))}
+
+
+def reissue_server_certificate(pki):
+    """A new certificate for the servers' key at the same path (a rotation); its DER bytes."""
+    cert = pathlib.Path(pki["server_cert"])
+    cert.unlink()
+    _own_ca(cert.parent)
+    return ssl.PEM_cert_to_DER_cert(cert.read_text())
 
 
 def tls_lines(pki, port, auth_clients="yes"):
@@ -51,10 +50,11 @@ def tls_cfg(pki, client_cert=True):
     return keys
 
 
-def client_tls(pki):
-    """The client TLS object for test calls (the check's own, with the client certificate)."""
-    return vc.tls_for({"tls": {"ca_file": pki["ca"], "cert_file": pki["client_cert"],
-                               "key_file": pki["client_key"], "server_name": None, "verify_hostname": True}})
+def client_tls(pki, cert=None, key=None):
+    """The client TLS object for test calls (the check's own, with the client certificate, or cert and key)."""
+    return vc.tls_for({"tls": {"ca_file": pki["ca"], "cert_file": str(cert or pki["client_cert"]),
+                               "key_file": str(key or pki["client_key"]), "server_name": None,
+                               "verify_hostname": True}})
 
 
 def call(pki, port, *args, password=ADMIN_PW):
