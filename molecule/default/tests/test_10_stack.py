@@ -7,6 +7,7 @@ import uuid
 
 import lab
 import pytest
+import yaml
 
 
 def _wait(predicate, timeout, step=0.2):
@@ -34,7 +35,8 @@ def test_services_running_and_enabled(host):
 
 def test_secret_files_are_not_world_readable(host):
     conf = lab.units()["config_dir"]
-    for path in (conf + "/redis-ha.conf", conf + "/sentinel-ha.conf", "/etc/keepalived/redis-vip-check.conf"):
+    for path in (conf + "/redis-ha.conf", conf + "/sentinel-ha.conf", "/etc/keepalived/redis-vip-check.conf",
+                 "/etc/redis-ha/%s-cli.env" % lab.units()["sentinel"]):
         f = host.file(path)
         assert f.exists, path
         assert f.mode & 0o007 == 0, "%s is mode %o" % (path, f.mode)
@@ -75,6 +77,31 @@ def test_write_through_vip_is_read_on_every_replica(ips):
     for name, ip in ips.items():
         got = _wait(lambda ip=ip: lab.redis_client(ip).get(key), 10)
         assert got == value.encode(), "%s did not get the write made through the VIP" % name
+
+
+def _ping_period(ip):
+    reply = lab.sentinel_client(ip, timeout=2).execute_command("SENTINEL", "DEBUG")
+    fields = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2]))
+    return {k.decode().lower(): int(v) for k, v in fields.items()}["ping-period"]
+
+
+def test_sentinel_ping_period_is_applied_and_again_after_a_restart(ips):
+    """SENTINEL DEBUG ping-period lives only in Sentinel's memory: the role sets it, and its ExecStartPost
+    sets it again after every start (here: a restart of one replica's Sentinel)."""
+    defaults = yaml.safe_load((lab.ROOT / "roles" / "sentinel" / "defaults" / "main.yml").read_text())
+    wanted = int(lab.group_vars().get("sentinel_ping_period_ms", defaults["sentinel_ping_period_ms"]))
+    assert wanted != 1000, "the test needs a period other than Sentinel's own default"
+    assert {name: _ping_period(ip) for name, ip in ips.items()} == {name: wanted for name in ips}
+    replica = next(n for n, ip in ips.items() if lab.redis_role(ip) == "slave")
+    res = lab.docker("exec", replica, "systemctl", "restart", lab.units()["sentinel"], check=False)
+    assert res.returncode == 0, res.stderr
+
+    def applied():
+        try:
+            return _ping_period(ips[replica]) == wanted
+        except Exception:  # noqa: BLE001 - not answering yet
+            return False
+    assert _wait(applied, 20), "%s: ping-period after a restart is %s" % (replica, _ping_period(ips[replica]))
 
 
 def test_two_network_topology(host):
