@@ -64,6 +64,7 @@ import uuid
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import lab  # noqa: E402
 import redis  # noqa: E402
+import setup_delay  # noqa: E402
 
 ROOT = lab.ROOT
 FAULTS = ("kill-master", "kill-redis-server", "switchover", "rolling-restart", "migrate-engine", "sentinel-failover",
@@ -76,6 +77,7 @@ WRITE_TIMEOUT_S = 0.2     # client socket / connect timeout (short, as an applic
 POLL_S = 0.05             # Sentinel / role poll period of the monitor
 BASE_KEYS = 2000          # keys written before the fault; every node must hold all of them after the run
 FREEZE_S = 6.0            # freeze-redis: seconds between SIGSTOP and SIGCONT
+SETUP_DELAY_US = None     # --setup-delay-us: microseconds each node holds incoming SYN/RST packets (None: off)
 QUIET_S = 2.0             # an "error-free period" must last at least this long up to the end of the run
 # How long to wait for the group to be whole again (healthy_s) and, in stale-old-master, for the failover
 # before the old master is started again (failover_s): the recipe fails over in 30-90 s.
@@ -627,6 +629,12 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
             setup: dict = OURS, wait_replicas: int = 0) -> dict:
     master = wait_healthy(setup["healthy_s"])
     ips = lab.node_ips()
+    note = {}
+    if SETUP_DELAY_US is not None:
+        # before every run: a node restarted by the previous run has a new network namespace
+        running = [n for n, ip in ips.items() if ip]
+        note["setup_delay_us"] = SETUP_DELAY_US
+        note["refused_connect_us"] = setup_delay.install(running, SETUP_DELAY_US, ips[running[1]])
     run_id = uuid.uuid4().hex[:8]
     base_synced = write_base_keys(ips[master], run_id)
     writer, monitor = Writer(run_id, wait_replicas), Monitor(ips)
@@ -638,7 +646,6 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
     if direct:
         direct.start()
     time.sleep(before_s)
-    note = {}
     try:
         t_fault = inject(fault, master, ips, note, setup["failover_s"])
         t_start = min(w["t0"] for w in writer.results) if writer.results else t_fault
@@ -1035,7 +1042,7 @@ def restore_ours(report: dict):
 
 
 def main(argv=None):
-    global FREEZE_S  # noqa: PLW0603 - one CLI setting for inject()
+    global FREEZE_S, SETUP_DELAY_US  # noqa: PLW0603 - CLI settings for inject() and one_run()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("faults", nargs="*", help="fault names (see below) or 'all'")
@@ -1057,8 +1064,12 @@ def main(argv=None):
     parser.add_argument("--freeze", type=float, default=FREEZE_S, help="seconds freeze-redis keeps Redis stopped")
     parser.add_argument("--tag", default="recipe-compare",
                         help="name of the JSON / table and prefix of the PNGs (--compare-recipe)")
+    parser.add_argument("--setup-delay-us", type=int, default=None, metavar="N",
+                        help="before each run, every node holds incoming TCP SYN and RST packets N microseconds "
+                             "(tools/setup_delay.py): connection set-up takes a network round trip, as between "
+                             "hosts, instead of being answered inside connect() as on the lab's shared kernel")
     args = parser.parse_args(argv)
-    FREEZE_S = args.freeze
+    FREEZE_S, SETUP_DELAY_US = args.freeze, args.setup_delay_us
     for f in args.faults if args.soak else []:
         if f not in FAULTS:
             parser.error("unknown fault %s" % f)
