@@ -16,7 +16,6 @@ import pathlib
 import select
 import socket
 import struct
-import subprocess
 import time
 
 NETLINK_NETFILTER = 12
@@ -84,22 +83,20 @@ PROBE = ("import socket,statistics,time\nt=[]\nfor i in range(9):\n s=socket.soc
          "print(round(statistics.median(t)*1e6))")
 
 
-def _docker(*args, check=True):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=30)
-
-
 def install(containers, delay_us, probe_ip):
     """(Re)start the delay in each running container; returns the median time in microseconds of a refused
-    connect (port 9) from the first container to probe_ip (another node)."""
+    connect (port 9) from the first container to probe_ip (another node). Runs on the control machine (tools/lab.py's
+    docker helper); inside a container only serve() runs, with the standard library."""
+    import lab  # noqa: PLC0415 - tools/ only, never in a container
     for name in containers:
-        _docker("cp", str(pathlib.Path(__file__).resolve()), "%s:/root/setup_delay.py" % name)
+        lab.docker("cp", str(pathlib.Path(__file__).resolve()), "%s:/root/setup_delay.py" % name)
         drop = "; ".join("iptables -D %s 2>/dev/null" % r for r in RULES)
-        _docker("exec", name, "sh", "-c", "pkill -f '^python3 /root/setup_[d]elay'; %s; true" % drop)
-        _docker("exec", "-d", name, "python3", "/root/setup_delay.py", "--delay-us", str(delay_us))
+        lab.docker("exec", name, "sh", "-c", "pkill -f '^python3 /root/setup_[d]elay'; %s; true" % drop)
+        lab.docker("exec", "-d", name, "python3", "/root/setup_delay.py", "--delay-us", str(delay_us))
         time.sleep(0.3)
         for rule in RULES:
-            _docker("exec", name, "sh", "-c", "iptables -I " + rule)
-    out = _docker("exec", containers[0], "python3", "-c", PROBE % probe_ip).stdout
+            lab.docker("exec", name, "sh", "-c", "iptables -I " + rule)
+    out = lab.docker("exec", containers[0], "python3", "-c", PROBE % probe_ip).stdout
     return int(out.strip())
 
 
