@@ -65,6 +65,13 @@ def tls() -> bool:
     return bool(tls_mode())
 
 
+def tls_plaintext_ports() -> tuple[int, int] | None:
+    """The plaintext (Redis, Sentinel) ports kept beside TLS (REDIS_HA_TLS_PLAINTEXT, as inventories/lab reads it:
+    redis_ha_tls_plaintext, the roles' default ports), or None when plaintext is off or TLS is."""
+    on = (os.environ.get("REDIS_HA_TLS_PLAINTEXT") or "").lower() in ("1", "true", "yes")
+    return (6378, 26378) if tls() and on else None
+
+
 # The lab's CA on the control machine (inventories/lab: <repository>/.cache/lab-ca for the generated one,
 # lab_own_ca_dir for own-ca) with the node certificates <node>.crt, and lab-client.crt with own-ca.
 TLS_CA_DIR = ROOT / ".cache" / ("lab-own-ca" if tls_mode() == "own-ca" else "lab-ca")

@@ -79,6 +79,13 @@ options:
         with C(SENTINEL CONFIG GET sentinel-pass); Sentinel persists it at once. Not given, it is left alone.
       - Must be free of blanks, quotes, backslashes and control characters (written unquoted).
     type: str
+  announce_port:
+    description:
+      - Port this Sentinel announces in its hello messages to the other Sentinels (C(SENTINEL CONFIG SET
+        announce-port)), compared with C(SENTINEL CONFIG GET announce-port); Sentinel persists it at once.
+      - C(0) lets Sentinel choose (its C(tls-port) with C(tls-replication yes), else its C(port)). Not given, it is
+        left alone.
+    type: int
   update_password:
     description:
       - C(on_create) - never send I(auth_user)/I(auth_pass); they were written when the master was created
@@ -92,9 +99,10 @@ notes:
   - Values are compared as integers when both sides are integers, otherwise as exact strings.
   - The module never writes its invocation to the managed node's journal (AnsibleModule C(no_log)),
     because I(settings) is a free-form dict whose values the argument spec cannot mask.
-  - Global Sentinel settings (C(SENTINEL CONFIG SET)) other than I(sentinel_pass), C(rename-command) and the
-    master address are out of scope; Sentinel owns the master address.
-  - The changes of one run go in this order, I(passwords), I(sentinel_pass), I(settings), I(auth_user)/I(auth_pass).
+  - Global Sentinel settings (C(SENTINEL CONFIG SET)) other than I(sentinel_pass) and I(announce_port) are out of
+    scope; Sentinel owns the master address.
+  - The changes of one run go in this order, I(passwords), I(sentinel_pass), I(announce_port), I(settings),
+    I(auth_user)/I(auth_pass).
   - Needs no Python library on the node besides the standard library.
 extends_documentation_fragment:
   - redis_ha.sentinel_vip.login
@@ -146,7 +154,8 @@ changed_settings:
     - The fields that were changed (or would be in check mode), C(field -> {before, after}).
     - C(after) is what Sentinel reports after the change (the wanted value in check mode).
     - For C(auth-user) and C(auth-pass) C(before) is null (not readable); the password is C((hidden)).
-    - I(passwords) are reported as C(passwords) and I(sentinel_pass) as C(sentinel-pass), both C((hidden)).
+    - I(passwords) are reported as C(passwords) and I(sentinel_pass) as C(sentinel-pass), both C((hidden));
+      I(announce_port) as C(announce-port).
   returned: always
   type: dict
   sample:
@@ -249,6 +258,7 @@ def main():
             auth_pass=dict(type="str", no_log=True),
             passwords=dict(type="list", elements="str", no_log=True),
             sentinel_pass=dict(type="str", no_log=True),
+            announce_port=dict(type="int"),
             # A policy (on_create/always), not a secret: its name only looks like one to Ansible's check.
             update_password=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
         ),
@@ -312,12 +322,15 @@ def main():
         return dict(before=before[field], after=after)
 
     acl_todo, pass_differs = own_passwords_todo(module, call, address, result)
+    port_change = announce_port_change(module, call, address, result)
     if module.check_mode:
         result["changed_settings"] = dict((f, report(f, t, s)) for f, t, s in todo + credentials)
         if acl_todo:
             result["changed_settings"]["passwords"] = dict(before=HIDDEN, after=HIDDEN)
         if pass_differs:
             result["changed_settings"]["sentinel-pass"] = dict(before=HIDDEN, after=HIDDEN)
+        if port_change:
+            result["changed_settings"]["announce-port"] = port_change
         result["changed"] = bool(result["changed_settings"])
         if module._diff:
             result["diff"] = settings_diff(result["changed_settings"])
@@ -341,6 +354,14 @@ def main():
                              % (address, reply.message.replace(p["sentinel_pass"], HIDDEN)),
                              setting="sentinel-pass", **result)
         changed_settings["sentinel-pass"] = dict(before=HIDDEN, after=HIDDEN)
+
+    if port_change:
+        reply = call([["SENTINEL", "CONFIG", "SET", "announce-port", port_change["after"]]])[0]
+        if isinstance(reply, ReplyError):
+            result.update(changed_settings=changed_settings, changed=bool(changed_settings))
+            module.fail_json(msg="sentinel_config: Sentinel at %s refused announce-port: %s" % (address, reply.message),
+                             setting="announce-port", **result)
+        changed_settings["announce-port"] = port_change
 
     # One SENTINEL SET per field, in order, stopping at the first refusal.
     for field, text, secret in todo + credentials:
@@ -377,13 +398,28 @@ def own_passwords_todo(module, call, address, result):
             module.fail_json(msg="sentinel_config: passwords on %s: %s" % (address, exc), **result)
     if p["sentinel_pass"] is None:
         return acl_todo, False
-    reply = call([["SENTINEL", "CONFIG", "GET", "sentinel-pass"]])[0]
+    return acl_todo, config_get(module, call, address, result, "sentinel-pass") != p["sentinel_pass"]
+
+
+def announce_port_change(module, call, address, result):
+    """{before, after} when announce_port is given and differs from Sentinel's, else None."""
+    wanted = module.params["announce_port"]
+    if wanted is None:
+        return None
+    current = config_get(module, call, address, result, "announce-port")
+    if current is not None and same_value(str(wanted), str(current)):
+        return None
+    return dict(before=current, after=str(wanted))
+
+
+def config_get(module, call, address, result, name):
+    """A global setting as SENTINEL CONFIG GET reports it (None when it does not)."""
+    reply = call([["SENTINEL", "CONFIG", "GET", name]])[0]
     if isinstance(reply, ReplyError):
-        module.fail_json(msg="sentinel_config: SENTINEL CONFIG GET sentinel-pass failed on %s: %s"
-                         % (address, reply.message), **result)
+        module.fail_json(msg="sentinel_config: SENTINEL CONFIG GET %s failed on %s: %s"
+                         % (name, address, reply.message), **result)
     found = resp_to_text(reply) or []
-    current = dict(zip(found[0::2], found[1::2])).get("sentinel-pass") if isinstance(found, list) else None
-    return acl_todo, current != p["sentinel_pass"]
+    return dict(zip(found[0::2], found[1::2])).get(name) if isinstance(found, list) else None
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 * default: site.yml, idempotence, verify with the master killed and brought back, host tuning, the
   restart-empty (with the notify hooks) and crash-restart drills, every playbook of playbooks/ under a
   writer; on two networks. One scenario definition run over the supported platform x engine combinations
-  (REDIS_HA_PLATFORM picks the image, REDIS_HA_ENGINE the lab's redis_ha_engine); TLS on and plaintext off
-  (REDIS_HA_TLS, inventories/lab) on both Debian 13 combinations: Valkey with the CA the collection generates,
-  Redis with the lab's own CA (provided certificates) and client certificates required.
+  (REDIS_HA_PLATFORM picks the image, REDIS_HA_ENGINE the lab's redis_ha_engine); TLS on
+  (REDIS_HA_TLS, inventories/lab) on both Debian 13 combinations: Valkey with the CA the collection generates
+  and plaintext ports kept beside TLS (redis_ha_tls_plaintext), Redis with the lab's own CA (provided
+  certificates), client certificates required and no plaintext port at all.
 * validation: bad inventories refused by the preflight with nothing changed on any node; no password in
   output or ps; least-privilege ACL users; each role alone.
 (molecule/drill holds the benchmark nodes of docs/benchmarks.md; it is not part of the suite.)"""
@@ -26,15 +27,18 @@ COMBINATIONS = [
     ("default", "debian13", "valkey"),
     ("validation", "debian12", "redis"),
 ]
-# The combinations that run with TLS on and plaintext off (REDIS_HA_TLS, inventories/lab): no extra run.
+# The combinations that run with TLS on (REDIS_HA_TLS, inventories/lab): no extra run. Plaintext is off on the
+# Redis one; the Valkey one keeps plaintext ports beside TLS (REDIS_HA_TLS_PLAINTEXT: redis_ha_tls_plaintext).
 TLS_MODES = {("default", "debian13", "valkey"): "1", ("default", "debian13", "redis"): "own-ca"}
+TLS_PLAINTEXT = {("default", "debian13", "valkey")}
 
 
 @pytest.mark.parametrize("scenario,platform,engine", COMBINATIONS, ids=["-".join(c) for c in COMBINATIONS])
 def test_molecule_scenario(scenario, platform, engine):
     env = dict(os.environ, PATH=str(BIN) + os.pathsep + os.environ.get("PATH", ""), PY_COLORS="0",
                ANSIBLE_FORCE_COLOR="0", REDIS_HA_PLATFORM=platform, REDIS_HA_ENGINE=engine,
-               REDIS_HA_TLS=TLS_MODES.get((scenario, platform, engine), ""))
+               REDIS_HA_TLS=TLS_MODES.get((scenario, platform, engine), ""),
+               REDIS_HA_TLS_PLAINTEXT="1" if (scenario, platform, engine) in TLS_PLAINTEXT else "")
     proc = subprocess.Popen([str(BIN / "molecule"), "test", "-s", scenario], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     tail = []

@@ -169,6 +169,16 @@ PLAYBOOK = """
           quorum: 3
       loop: [1, 2]
       register: s_quorum
+    - name: s_port_check
+      redis_ha.sentinel_vip.sentinel_config:
+        announce_port: "{{ sentinel_port }}"
+      check_mode: true
+      register: s_port_check
+    - name: s_port
+      redis_ha.sentinel_vip.sentinel_config:
+        announce_port: "{{ item }}"
+      loop: ["{{ sentinel_port }}", "{{ sentinel_port }}", 0]
+      register: s_port
     - name: s_auth_not_sent
       redis_ha.sentinel_vip.sentinel_config:
         auth_pass: "{{ unsent_auth }}"
@@ -221,6 +231,7 @@ PLAYBOOK = """
                       'r_no_rewrite': r_no_rewrite, 'r_conf_final': r_conf_final,
                       's_check': s_check, 's_conf_after_check': s_conf_after_check, 's_apply': s_apply.results,
                       's_quorum': s_quorum.results, 's_auth_not_sent': s_auth_not_sent,
+                      's_port_check': s_port_check, 's_port': s_port.results,
                       's_auth_check': s_auth_check, 's_conf_after_auth_check': s_conf_after_auth_check,
                       's_auth_always': s_auth_always, 's_refused': s_refused.results,
                       's_partial': s_partial} | to_json }}"
@@ -386,6 +397,9 @@ def run(tmp_path_factory):
             "redis": pairs(call(redis.port, "CONFIG", "GET", "*", password=REDIS_PW)),
             "role": call(redis.port, "ROLE", password=REDIS_PW)[0],
             "sentinel": pairs(call(sentinel.port, "SENTINEL", "MASTER", MASTER, password=SENTINEL_PW)),
+            "sentinel_port": sentinel.port,
+            "sentinel_announce_port": pairs(call(sentinel.port, "SENTINEL", "CONFIG", "GET", "announce-port",
+                                                 password=SENTINEL_PW))["announce-port"],
             "redis_conf": redis.conf.read_text(), "sentinel_conf": sentinel.conf.read_text(),
         }
         yield {"r": results, "out": output, "live": live, "pristine": pristine}
@@ -530,6 +544,19 @@ def test_sentinel_quorum_change(run):
     assert run["live"]["sentinel"]["quorum"] == "3"
     monitor = [line for line in conf_lines(run["live"]["sentinel_conf"]) if line.startswith("sentinel monitor ")]
     assert len(monitor) == 1 and monitor[0].split()[2] == MASTER and monitor[0].split()[-1] == "3"
+
+
+def test_sentinel_announce_port_is_compared_set_and_reset(run):
+    """announce_port: check mode reports without setting, a run sets it (Sentinel persists it), the next one
+    finds it set, 0 gives the choice back to Sentinel."""
+    port = str(run["live"]["sentinel_port"])
+    check = run["r"]["s_port_check"]
+    assert check["changed"] is True and check["changed_settings"] == {"announce-port": {"before": "0", "after": port}}
+    first, second, reset = run["r"]["s_port"]
+    assert first["changed"] is True and first["changed_settings"] == {"announce-port": {"before": "0", "after": port}}
+    assert second["changed"] is False and second["changed_settings"] == {}
+    assert reset["changed_settings"] == {"announce-port": {"before": port, "after": "0"}}
+    assert run["live"]["sentinel_announce_port"] == "0"
 
 
 def test_sentinel_password_is_sent_only_when_asked(run):

@@ -1,9 +1,11 @@
-"""TLS on, plaintext off (REDIS_HA_TLS: Debian 13 + Valkey with the generated CA, Debian 13 + Redis with the lab's
-own CA and client certificates required; skipped in plaintext): the CLI of the engine reaches the master through
-the VIP with --tls --cacert (and the node's certificate where one is required), plaintext RESP on the Redis and Sentinel ports
-gets no answer and no plaintext port listens, and a certificate rotation (new node certificates, site.yml) under
-a writer through the VIP fails (almost) no write, loses none, moves neither the master nor the VIP, and every Redis and
-Sentinel then serves its new certificate. The other tests of the scenario (kill master, drills) run over TLS too."""
+"""TLS on (REDIS_HA_TLS: Debian 13 + Valkey with the generated CA and plaintext ports beside TLS,
+REDIS_HA_TLS_PLAINTEXT; Debian 13 + Redis with the lab's own CA, client certificates required and plaintext off;
+skipped in plaintext): the CLI of the engine reaches the master through the VIP with --tls --cacert (and the
+node's certificate where one is required), plaintext RESP on the TLS Redis and Sentinel ports gets no answer and
+no plaintext port listens but the ones asked for (which serve the same group and want the passwords), and a
+certificate rotation (new node certificates, site.yml) under a writer through the VIP fails (almost) no write,
+loses none, moves neither the master nor the VIP, and every Redis and Sentinel then serves its new certificate.
+The other tests of the scenario (kill master, drills) run over TLS too."""
 
 import socket
 import ssl
@@ -12,6 +14,7 @@ import subprocess
 import drill
 import lab
 import pytest
+import redis
 
 pytestmark = pytest.mark.skipif(not lab.tls(), reason="the lab runs TLS only with REDIS_HA_TLS=1 or own-ca")
 FAILED_WRITES_BOUND_S = 1.0
@@ -56,7 +59,8 @@ def test_cli_with_tls_through_the_vip_writes_and_reads():
     assert res.stdout.strip() == "ok", (res.stdout, res.stderr)
 
 
-def test_plaintext_is_refused_on_every_port():
+def test_plaintext_is_refused_on_every_tls_port_and_listens_only_where_asked():
+    beside = lab.tls_plaintext_ports() or ()
     for name, ip in lab.node_ips().items():
         for port in (lab.redis_port(), lab.sentinel_port()):
             answer = _plaintext_answer(ip, port)
@@ -64,8 +68,30 @@ def test_plaintext_is_refused_on_every_port():
         listening = lab.docker("exec", name, "ss", "-Hltn").stdout
         ports = sorted({int(line.split()[3].rsplit(":", 1)[1]) for line in listening.splitlines()})
         assert lab.redis_port() in ports and lab.sentinel_port() in ports, (name, ports)
-        assert not set(ports) & {6379, 26379, 6378, 26378}, (name, ports)  # no plaintext listener
-        assert lab.redis_client(ip).config_get("port") == {"port": "0"}, name  # the server's plaintext port is off
+        plaintext = set(ports) & {6379, 26379, 6378, 26378}
+        assert plaintext == set(beside), (name, ports)  # no plaintext listener but the ones asked for
+        server_port = str(beside[0]) if beside else "0"  # the server's plaintext port: off, or the one beside TLS
+        assert lab.redis_client(ip).config_get("port") == {"port": server_port}, name
+
+
+@pytest.mark.skipif(not lab.tls_plaintext_ports(), reason="plaintext beside TLS only with REDIS_HA_TLS_PLAINTEXT=1")
+def test_plaintext_beside_tls_serves_the_same_group_and_still_wants_passwords():
+    """redis_ha_tls_plaintext: a plaintext client reaches the master through the VIP on the plaintext port and
+    its write is read back over TLS; each Sentinel's plaintext port names the same master as its TLS port; both
+    refuse clients without a password (protected mode does not make the plaintext port a loophole)."""
+    redis_plain, sentinel_plain = lab.tls_plaintext_ports()
+    gv = lab.group_vars()
+    vip = redis.Redis(host=lab.vip(), port=redis_plain, password=gv["redis_password"], socket_timeout=3)
+    assert vip.set("tls:plaintext-beside", "ok") and vip.info("replication")["role"] == "master"
+    assert lab.vip_client().get("tls:plaintext-beside") == b"ok"  # the TLS port of the same master
+    for name, ip in lab.node_ips().items():
+        sentinel = redis.Redis(host=ip, port=sentinel_plain, password=gv["redis_ha_sentinel_password"],
+                               socket_timeout=3)
+        assert "%s:%s" % tuple(x.decode() for x in sentinel.execute_command(
+            "SENTINEL", "get-master-addr-by-name", lab.master_name())) == lab.sentinel_master(ip), name
+        for port in (redis_plain, sentinel_plain):
+            with pytest.raises(redis.AuthenticationError):  # NOAUTH
+                redis.Redis(host=ip, port=port, socket_timeout=3).ping()
 
 
 def test_certificate_rotation_under_writes_fails_no_write_and_moves_nothing():
