@@ -67,9 +67,13 @@ def tls() -> bool:
 
 def tls_plaintext_ports() -> tuple[int, int] | None:
     """The plaintext (Redis, Sentinel) ports kept beside TLS (REDIS_HA_TLS_PLAINTEXT, as inventories/lab reads it:
-    redis_ha_tls_plaintext, the roles' default ports), or None when plaintext is off or TLS is."""
+    redis_ha_tls_plaintext, the roles' default ports, read from their defaults), or None when plaintext is off or TLS is."""
     on = (os.environ.get("REDIS_HA_TLS_PLAINTEXT") or "").lower() in ("1", "true", "yes")
-    return (6378, 26378) if tls() and on else None
+    if not (tls() and on):
+        return None
+    ports = [yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())["%s_tls_plaintext_port" % role]
+             for role in ("redis", "sentinel")]
+    return ports[0], ports[1]
 
 
 # The lab's CA on the control machine (inventories/lab: <repository>/.cache/lab-ca for the generated one,

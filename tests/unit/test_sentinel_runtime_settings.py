@@ -5,15 +5,13 @@ the password from the file (never from argv, quoting intact) and fails with a me
 
 import os
 import pathlib
-import shlex
 import stat
 import subprocess
 import time
 
-import jinja2
 import pytest
-from ansible.module_utils.parsing.convert_bool import boolean
 
+from role_templates import jinja_env
 from tls_helpers import call, make_pki, start_tls_redis, start_tls_sentinels
 from vipcheck_helpers import ADMIN_PW, SENTINEL_PW, SPECIAL_PW, Proc, free_port, start_redis, vc
 
@@ -23,9 +21,7 @@ PERIOD = 100
 
 
 def _render(name, **values):
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    env.filters.update(comment=lambda text: "# " + text, bool=boolean, quote=shlex.quote)
-    return env.from_string((TEMPLATES / name).read_text()).render(dict(values, ansible_managed="managed"))
+    return jinja_env().from_string((TEMPLATES / name).read_text()).render(dict(values, ansible_managed="managed"))
 
 
 def _install(tmp_path, port, password, cli_bin=REDIS_CLI, pki=None):

@@ -4,19 +4,16 @@ TLS switch reaches the check's settings."""
 
 import pathlib
 
-import jinja2
 import yaml
-from ansible.module_utils.parsing.convert_bool import boolean
 
+from role_templates import jinja_env
 from vipcheck_helpers import vc
 
 ROLE = pathlib.Path(__file__).resolve().parents[2] / "roles" / "keepalived"
 
 
 def _render(**group_vars):
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    env.filters.update(comment=lambda text: "# " + text, bool=boolean,
-                       ternary=lambda value, yes, no: yes if value else no)
+    env = jinja_env()
     values = dict(group_vars, ansible_managed="managed", keepalived_redis_port=6379, keepalived_announce_ip="10.0.0.1",
                   keepalived_master_name="mymaster", keepalived_sentinels=["10.0.0.1:26379", "10.0.0.2:26379"],
                   keepalived_check_redis_user="vipcheck", keepalived_check_redis_password="pw",
