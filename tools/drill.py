@@ -8,6 +8,9 @@ acknowledged writes and writes accepted by a deposed master. Table + JSON + PNG 
 
 Faults:
   kill-master        docker kill of the master container (restarted and rejoined after the run)
+  power-off          the master host crashes: its container drops every packet (iptables, one docker exec), then
+                     docker kill; unlike kill-master no FIN and no refused connect reaches the peers (restarted
+                     and rejoined after the run)
   kill-redis-server  SIGKILL of redis-server only on the master (systemd restarts it)
   crash-restart      the same fault under the name of issue 10: the master's Redis crashes and comes back with its
                      data (append-only file intact)
@@ -67,9 +70,9 @@ import redis  # noqa: E402
 import setup_delay  # noqa: E402
 
 ROOT = lab.ROOT
-FAULTS = ("kill-master", "kill-redis-server", "switchover", "rolling-restart", "migrate-engine", "sentinel-failover",
-          "stop-keepalived", "crash-keepalived", "stale-old-master", "partition", "stop-sentinel", "crash-restart",
-          "restart-empty", "freeze-redis", "kill-replica", "rotate-certs")
+FAULTS = ("kill-master", "power-off", "kill-redis-server", "switchover", "rolling-restart", "migrate-engine",
+          "sentinel-failover", "stop-keepalived", "crash-keepalived", "stale-old-master", "partition", "stop-sentinel",
+          "crash-restart", "restart-empty", "freeze-redis", "kill-replica", "rotate-certs")
 DEFAULT_FAULTS = ("kill-master", "kill-redis-server", "switchover", "stale-old-master", "partition", "stop-sentinel",
                   "crash-keepalived")
 CADENCE_S = 0.02          # one write attempt every 20 ms
@@ -347,6 +350,11 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         t = now()
         lab.docker("kill", master)
         return t
+    if fault == "power-off":
+        t = now()
+        _exec(master, "sh", "-c", "iptables -I INPUT -j DROP; iptables -I OUTPUT -j DROP")
+        lab.docker("kill", master)
+        return t
     if fault in ("kill-redis-server", "crash-restart", "crash-keepalived"):
         t = now()
         _exec(master, "systemctl", "kill", "-s", "KILL", "keepalived" if fault == "crash-keepalived" else lab.units()["server"])
@@ -450,38 +458,47 @@ def wait_in_sync(node: str, since: float, timeout: float = 120.0) -> dict:
     return {"rejoin_s": None}
 
 
-def failover_chain(master: str, t_fault: float) -> dict:
+def failover_chain(master: str, t_fault: float) -> tuple[dict, int]:
     """Seconds from the fault to the first logged instance of each of lab.SENTINEL_EVENTS (over the
     Sentinels of the other nodes: their log files, millisecond timestamps) and to keepalived's MASTER state
-    on any node (its journal). The containers share this host's clock."""
+    on any node (its journal), and how many failover attempts were aborted (`-failover-abort-*`, e.g.
+    no-good-slave: each costs 2 x failover-timeout). The containers share this host's clock."""
     wall = t_fault + (time.time() - time.monotonic())
     log = "%s/%s.log" % (lab.units()["log_dir"], lab.units()["sentinel"])
     chain: dict[str, float] = {}
+    aborts = 0
     for node in lab.nodes():
         if node == master:
             continue
         res = _exec(node, "sh", "-c", "tail -n 400 %s; journalctl -u keepalived -o short-unix --no-pager "
                     "--since @%d" % (log, int(wall) - 1), timeout=10)
         for line in res.stdout.splitlines():
-            words = line.split()
-            if "Entering MASTER STATE" in line and words:
-                key, when = "keepalived MASTER", float(words[0])
-            elif (len(words) > 7 and words[6] in lab.SENTINEL_EVENTS
-                  and (words[6] not in ("+sdown", "+odown") or words[7] == "master")):
-                stamp = " ".join(words[1:5])
-                when = datetime.datetime.strptime(stamp, "%d %b %Y %H:%M:%S.%f").replace(
-                    tzinfo=datetime.timezone.utc).timestamp()
-                key = words[6]
-            else:
+            key, when = _chain_event(line)
+            if key is None or when < wall:
                 continue
-            if when >= wall:
+            if key.startswith("-failover-abort"):
+                aborts += 1
+            else:
                 chain[key] = round(min(chain.get(key, 1e9), when - wall), 3)
-    return dict(sorted(chain.items(), key=lambda kv: kv[1]))
+    return dict(sorted(chain.items(), key=lambda kv: kv[1])), aborts
+
+
+def _chain_event(line: str) -> tuple[str | None, float]:
+    """(event, epoch seconds) of one Sentinel log or keepalived journal line, (None, 0) for other lines."""
+    words = line.split()
+    if "Entering MASTER STATE" in line and words:
+        return "keepalived MASTER", float(words[0])
+    if len(words) > 7 and (words[6] in lab.SENTINEL_EVENTS or words[6].startswith("-failover-abort")) \
+            and (words[6] not in ("+sdown", "+odown") or words[7] == "master"):
+        stamp = " ".join(words[1:5])
+        return words[6], datetime.datetime.strptime(stamp, "%d %b %Y %H:%M:%S.%f").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+    return None, 0.0
 
 
 def repair(fault: str, master: str, ips: dict, note: dict | None = None) -> dict:
     """Undoes the fault; for a node that restarts, returns how long it took to be a replica in sync again."""
-    if fault in ("kill-master", "kill-replica"):
+    if fault in ("kill-master", "power-off", "kill-replica"):
         node = (note or {}).get("target", master)
         t = now()
         lab.docker("start", node, check=False)
@@ -677,8 +694,8 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
     result.update({"fault": fault, "run": index, "old_master": master, "final_master": fmaster,
                    "observe_s": observe_s, "cadence_s": CADENCE_S, "timeout_s": WRITE_TIMEOUT_S,
                    "wait_replicas": wait_replicas, "base_keys": BASE_KEYS, "base_keys_synced_to": base_synced, **note})
-    if fault == "kill-master":
-        result["failover_chain_s"] = failover_chain(master, t_fault)
+    if fault in ("kill-master", "power-off"):
+        result["failover_chain_s"], result["failover_aborts"] = failover_chain(master, t_fault)
     if out:
         plot(fault, index, writer.results, monitor, ips, t_fault, t_start, result, out, setup)
     result.update(repair(fault, master, ips, note))
@@ -760,6 +777,7 @@ def summarize(results: list[dict]) -> list[dict]:
             row[key + "_median"] = round(statistics.median(vals), 3) if vals else None
             row[key + "_max"] = max(vals) if vals else None
             row[key + "_none"] = len(rs) - len(vals)
+        row["failover_aborts"] = sum(r.get("failover_aborts", 0) for r in rs)
         rows.append(row)
     return rows
 
@@ -772,11 +790,13 @@ def mm(row: dict, key: str) -> str:
 
 def format_table(rows: list[dict]) -> str:
     head = ["fault", "runs", "recovery s (med/max)", "failed writes s (med/max)", "acked lost (med/max)",
-            "deposed acks (med/max)", "replica keys lost", "rejoin s (from start / from redis start)"]
+            "deposed acks (med/max)", "replica keys lost", "rejoin s (from start / from redis start)",
+            "failover aborts"]
 
     lines = [[r["fault"], str(r["runs"]), mm(r, "recovery_s"), mm(r, "failed_s"), mm(r, "lost_acked"),
               mm(r, "deposed_acks"), mm(r, "replica_keys_lost"),
-              "-" if r["rejoin_s_max"] is None else "%s / %s" % (mm(r, "rejoin_s"), mm(r, "rejoin_after_redis_start_s"))]
+              "-" if r["rejoin_s_max"] is None else "%s / %s" % (mm(r, "rejoin_s"), mm(r, "rejoin_after_redis_start_s")),
+              str(r["failover_aborts"])]
              for r in rows]
     return text_table(head, lines)
 
