@@ -572,11 +572,14 @@ def analyse(writes, t_fault, t_end, sentinel_polls, run_ids, ips, final_master_i
     acked = [w["seq"] for w in writes if w["ok"]]
     lost = None
     if final_client is not None:
-        lost = 0
-        for i in range(0, len(acked), 500):
-            chunk = acked[i:i + 500]
-            vals = final_client.mget(["drill:%s:%d" % (final_client.drill_run, s) for s in chunk])
-            lost += sum(1 for v in vals if v is None)
+        try:
+            lost = 0
+            for i in range(0, len(acked), 500):
+                chunk = acked[i:i + 500]
+                vals = final_client.mget(["drill:%s:%d" % (final_client.drill_run, s) for s in chunk])
+                lost += sum(1 for v in vals if v is None)
+        except (redis.RedisError, OSError):
+            lost = None  # the final master did not answer: the run counts as not verified, the series goes on
     first_fail = next((w for w in after if not w["ok"]), None)
     first_ok = next((w for w in after if first_fail and w["ok"] and w["seq"] > first_fail["seq"]), None)
     errors: dict[str, int] = {}

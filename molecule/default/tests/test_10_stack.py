@@ -90,7 +90,7 @@ def test_sentinel_ping_period_is_applied_and_again_after_a_restart(ips):
     sets it again after every start (here: a restart of one replica's Sentinel)."""
     defaults = yaml.safe_load((lab.ROOT / "roles" / "sentinel" / "defaults" / "main.yml").read_text())
     wanted = int(lab.group_vars().get("sentinel_ping_period_ms", defaults["sentinel_ping_period_ms"]))
-    assert wanted != 1000, "the test needs a period other than Sentinel's own default"
+    assert wanted != 1000, "the test needs a period other than Sentinel's own default (the role's default is one)"
     assert {name: _ping_period(ip) for name, ip in ips.items()} == {name: wanted for name in ips}
     replica = next(n for n, ip in ips.items() if lab.redis_role(ip) == "slave")
     res = lab.docker("exec", replica, "systemctl", "restart", lab.units()["sentinel"], check=False)
