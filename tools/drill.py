@@ -104,6 +104,24 @@ def now() -> float:
     return time.monotonic()
 
 
+def first_write_through_vip(key: str, value: str, t0: float, bound_s: float, timeout: float = 0.2):
+    """Write through the VIP, a new connection every 50 ms, until a write succeeds or bound_s after t0 (monotonic):
+    (monotonic time of the first success or None, attempts, the last error)."""
+    attempts, last_error = 0, None
+    while now() - t0 < bound_s:
+        attempts += 1
+        client = lab.vip_client(timeout=timeout)
+        try:
+            client.set(key, value)
+            return now(), attempts, last_error
+        except Exception as exc:  # noqa: BLE001 - every failure mode of a client counts as "not yet"
+            last_error = exc
+            time.sleep(0.05)
+        finally:
+            client.close()
+    return None, attempts, last_error
+
+
 class Writer(threading.Thread):
     """Sequenced writes through the VIP: SET drill:<run>:<seq> + INFO server (which node answered)."""
 
@@ -410,15 +428,8 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         lab.docker("kill", master)
         # wait (bounded) until a write through the VIP succeeds again, then let the stale old master boot
         t_kill = now()
-        end = t_kill + failover_s
-        note["failover_before_restart"] = False
-        while now() < end:
-            try:
-                lab.vip_client(timeout=0.2).set("drill:probe", "1")
-                note["failover_before_restart"] = True
-                break
-            except (redis.RedisError, OSError):
-                time.sleep(0.05)
+        t_ok, _attempts, _error = first_write_through_vip("drill:probe", "1", t_kill, failover_s)
+        note["failover_before_restart"] = t_ok is not None
         note["kill_to_failover_s"] = round(now() - t_kill, 2)
         t = now()
         lab.docker("start", master)

@@ -37,24 +37,6 @@ def _converge_changed(*extra):
     return {host: int(changed) for host, changed in recap}
 
 
-def _first_write_through_vip(key, t0):
-    """Write through the VIP until a write succeeds (at most FAILOVER_BOUND_S after t0): (monotonic time of the
-    first success or None, attempts, the last error)."""
-    attempts, last_error = 0, None
-    while time.monotonic() - t0 < FAILOVER_BOUND_S:
-        attempts += 1
-        client = lab.vip_client(timeout=0.3)
-        try:
-            client.set(key, "written-after-kill")
-            return time.monotonic(), attempts, last_error
-        except Exception as exc:  # noqa: BLE001 - every failure mode of a client counts as "not yet"
-            last_error = exc
-            time.sleep(0.05)
-        finally:
-            client.close()
-    return None, attempts, last_error
-
-
 def test_kill_master_then_rejoin():
     ips = lab.node_ips()
     master, votes = _sentinel_master_node(ips)
@@ -67,7 +49,8 @@ def test_kill_master_then_rejoin():
     t_kill = time.monotonic()
     lab.docker("kill", master)
     try:
-        t_write, attempts, last_error = _first_write_through_vip(key, t_kill)
+        t_write, attempts, last_error = drill.first_write_through_vip(key, "written-after-kill", t_kill,
+                                                                      FAILOVER_BOUND_S, timeout=0.3)
         assert t_write is not None, "no successful write through the VIP within %d s (last error: %r)" % (
             FAILOVER_BOUND_S, last_error)
         elapsed = t_write - t_kill
