@@ -30,6 +30,8 @@ Faults:
                      to/from the two other nodes, the control machine (the client) still reaches it (healed after
                      the run)
   stop-sentinel      systemctl stop redis-sentinel on the master node (started again after the run)
+  handler-restarts   the Sentinel unit's drop-in and a file of the check changed on every node, then site.yml: its
+                     handlers restart every Sentinel and reload every watcher, one node at a time
   migrate-engine     ansible-playbook playbooks/migrate_engine.yml with REDIS_HA_ENGINE=valkey (Redis ->
                      Valkey, node by node; one-way: the lab runs Valkey afterwards and the drill follows it)
   rotate-certs       a TLS lab (REDIS_HA_TLS=1 or own-ca) only: delete the node certificates of the lab's CA on the
@@ -67,12 +69,13 @@ import uuid
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import lab  # noqa: E402
 import redis  # noqa: E402
+import restart_races  # noqa: E402
 import setup_delay  # noqa: E402
 
 ROOT = lab.ROOT
 FAULTS = ("kill-master", "power-off", "kill-redis-server", "switchover", "rolling-restart", "migrate-engine",
           "sentinel-failover", "stop-keepalived", "crash-keepalived", "stale-old-master", "partition", "stop-sentinel",
-          "crash-restart", "restart-empty", "freeze-redis", "kill-replica", "rotate-certs")
+          "crash-restart", "restart-empty", "freeze-redis", "kill-replica", "rotate-certs", "handler-restarts")
 DEFAULT_FAULTS = ("kill-master", "kill-redis-server", "switchover", "stale-old-master", "partition", "stop-sentinel",
                   "crash-keepalived")
 CADENCE_S = 0.02          # one write attempt every 20 ms
@@ -415,9 +418,12 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         os.environ["REDIS_HA_ENGINE"] = "valkey"  # the lab inventory's redis_ha_engine follows it, and lab.units()
     if fault == "rotate-certs":
         note["reissued"] = reissue_node_certificates()
-    if fault in ("switchover", "rolling-restart", "migrate-engine", "rotate-certs"):
+    if fault == "handler-restarts":
+        note["changed_files"] = restart_races.change_handler_inputs(list(ips))
+    if fault in ("switchover", "rolling-restart", "migrate-engine", "rotate-certs", "handler-restarts"):
         t = now()
-        note["playbook_rc"] = run_playbook("site.yml" if fault == "rotate-certs" else fault.replace("-", "_") + ".yml")
+        site = fault in ("rotate-certs", "handler-restarts")
+        note["playbook_rc"] = run_playbook("site.yml" if site else fault.replace("-", "_") + ".yml")
         note["playbook_s"] = round(now() - t, 2)
         return t
     if fault == "partition":

@@ -35,6 +35,15 @@ def _wait_content(track, want, timeout):
     return False
 
 
+def _notify_socket(tmp_path):
+    """A datagram socket standing in for systemd's NOTIFY_SOCKET, and the environment that names it."""
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(5)
+    return sock, dict(os.environ, NOTIFY_SOCKET=path)
+
+
 def _stop(proc):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -87,11 +96,8 @@ def test_a_file_overwritten_by_someone_else_is_put_right(tmp_path, cluster):
 
 
 def test_sd_notify_ready_and_watchdog(tmp_path, cluster):
-    path = str(tmp_path / "notify.sock")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(5)
-    proc, _track = _start(tmp_path, cluster, env=dict(os.environ, NOTIFY_SOCKET=path))
+    sock, env = _notify_socket(tmp_path)
+    proc, _track = _start(tmp_path, cluster, env=env)
     try:
         got = [sock.recv(256).decode() for _ in range(3)]
     finally:
@@ -127,3 +133,31 @@ def test_a_changed_config_file_is_taken_without_a_restart(tmp_path, cluster):
         rc = _stop(proc)
     assert rc == 0
     assert "not reloaded" in proc.stderr.read()
+
+
+def test_sighup_runs_the_watcher_again_in_place_keeping_its_verdict(tmp_path, cluster):
+    """The unit's reload (the keepalived role's handler for new code of the check): the same process runs the
+    installed code again (sd_notify RELOADING=1 then READY=1), and the master's track_file never leaves 0 meanwhile,
+    so a new release of the check does not drop the VIP."""
+    sock, env = _notify_socket(tmp_path)
+    proc, track = _start(tmp_path, cluster, env=env)
+    try:
+        assert _wait_content(track, b"0\n", 5)
+        assert sock.recv(256).decode() == "READY=1"
+        proc.send_signal(signal.SIGHUP)
+        seen, end = set(), time.monotonic() + 2.0
+        while time.monotonic() < end:
+            seen.add(track.read_bytes())
+            time.sleep(0.002)
+        messages = []
+        while "READY=1" not in messages:
+            messages.append(sock.recv(256).decode())
+        assert proc.poll() is None, proc.stderr.read()
+        assert seen == {b"0\n"}, seen
+        assert "RELOADING=1" in messages, messages
+    finally:
+        rc = _stop(proc)
+        sock.close()
+    assert rc == 0
+    assert track.read_bytes() == b"1\n"
+    assert "running again" in proc.stderr.read()

@@ -96,17 +96,21 @@ def serve(settings, iterations=None, path=None, load=None):
     With ``path`` (and ``load``, the function reading it), a change of the config file is taken at the next
     poll, without a restart (a restart would write 1 and drop the VIP for a moment): the redis_ha roles
     rotate the check's passwords that way.
+
+    SIGHUP (the unit's reload, which the keepalived role sends when it installs new code of the check) makes the
+    watcher run itself again with the same command line, in the same process: the track_file keeps its verdict
+    meanwhile and the new code writes the next one, so a new release of the check never drops the VIP.
     """
     import signal
     if not settings.get("track_file"):
         raise ConfigError("track_file is required with --watch")
     stop = []
 
-    def _stop(_signum, _frame):
-        stop.append(True)
+    def _stop(signum, _frame):
+        stop.append(signum)
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _stop)
     poll = settings["poll_ms"] / 1000.0
     feed = EventFeed(settings)
     pool = Pool()  # connections kept open between evaluations: no TLS handshake every poll
@@ -137,6 +141,18 @@ def serve(settings, iterations=None, path=None, load=None):
                 time.sleep(max(0.0, 0.01 - (_monotonic() - t0)))
     feed.close()
     pool.close()
+    if stop and all(signum == signal.SIGHUP for signum in stop):
+        _run_again()
     replace_file(settings["track_file"], TRACK_DEMOTE)
     _sd_notify("STOPPING=1")
     return 0  # a clean stop, not a failure (systemd)
+
+
+def _run_again():
+    """Replace this process by a new run of the same command line (new code of the check); does not return. If
+    the new code fails to start, the process ends and the unit's ExecStopPost writes 1."""
+    _sd_notify("RELOADING=1")
+    sys.stderr.write("vip_check: SIGHUP, running again with the installed code\n")
+    sys.stderr.flush()
+    argv = list(getattr(sys, "orig_argv", [sys.executable] + sys.argv))
+    os.execv(sys.executable, argv)
