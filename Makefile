@@ -1,5 +1,6 @@
 # redis_ha.sentinel_vip — developer and CI entry points.
 #   make lab    bring up the three-node Docker lab, run playbooks/site.yml, print the status table
+#               (NODES=N: an N-node lab, 3..9; make lab-status / lab-down find it again)
 #   make test   the whole suite (ansible-lint, unit tests with real Redis, collection build, Molecule)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -12,7 +13,7 @@ export PY_COLORS := 0
 export ANSIBLE_FORCE_COLOR := 0
 COLLECTION_TARBALL = $(CURDIR)/build/redis_ha-sentinel_vip-$(shell sed -n 's/^version: *//p' galaxy.yml).tar.gz
 
-.PHONY: help suite-clock venv host-packages docker image collection lint unit molecule test lab lab-status lab-down clean
+.PHONY: help suite-clock venv host-packages docker image collection lint unit molecule test lab lab-status lab-down lab-clear clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -59,7 +60,7 @@ lint: venv host-packages collection
 unit: venv host-packages collection
 	$(BIN)/python -m pytest -v tests/unit
 
-molecule: venv image collection
+molecule: venv image collection lab-clear
 	$(BIN)/python -m pytest -v --capture=tee-sys tests/integration
 
 # When `make test` started: tests/conftest.py reports the set-up time (venv, packages, images) and the
@@ -68,17 +69,23 @@ suite-clock:
 	@mkdir -p .cache && date +%s > .cache/suite-started
 
 # The whole suite in one pytest run, so its last line is pytest's summary.
-test: suite-clock venv host-packages image collection
+test: suite-clock venv host-packages image collection lab-clear
 	REDIS_HA_SUITE_STARTED=$$(cat .cache/suite-started) $(BIN)/python -m pytest -v --capture=tee-sys tests/lint tests/unit tests/integration
 
+# NODES=N (3..9): the number of lab nodes; unset, the Molecule default scenario's three (scripts/lab.sh).
 lab: venv image collection
-	@scripts/lab.sh up
+	@NODES="$(NODES)" scripts/lab.sh up
 
 lab-status: venv
 	@scripts/lab.sh status
 
 lab-down: venv
 	@scripts/lab.sh down
+
+# The Molecule scenarios make their own nodes: an N-node lab (tools/lab_nodes.py) would share the networks, the
+# VRRP router id and the Sentinels' master name with them, so it is removed first (the three-node lab is theirs).
+lab-clear: venv
+	@$(BIN)/python tools/lab_nodes.py down
 
 clean:
 	rm -rf build .cache .pytest_cache

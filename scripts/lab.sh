@@ -1,12 +1,44 @@
 #!/usr/bin/env bash
-# The local three-node lab: Docker containers (same definition as the Molecule scenario) + site.yml.
-#   scripts/lab.sh up      create the nodes, run playbooks/site.yml against inventories/lab, print status
+# The local lab: Docker containers (same definition as the Molecule scenario) + site.yml.
+#   scripts/lab.sh up      create the nodes, run playbooks/site.yml against their inventory, print status
 #   scripts/lab.sh status  print the status table (node, Redis role, Sentinel's master, VIP holder)
-#   scripts/lab.sh down    remove the nodes and their network
+#   scripts/lab.sh down    remove the nodes and their networks
+# NODES=N (3..9, default 3): three nodes are the Molecule default scenario's (inventories/lab); any other
+# count is made by tools/lab_nodes.py from the same definition, with an inventory in .cache/lab-N that
+# .cache/lab-inventory names (status and down find it there; the tools read it through REDIS_HA_LAB_INVENTORY).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+nodes=${NODES:-3}
+if ! [[ $nodes =~ ^[3-9]$ ]]; then
+  echo "NODES must be 3..9 (got '$nodes')" >&2
+  exit 2
+fi
+inventory=$(python tools/lab_nodes.py inventory)
+
+print_status() {
+  if [ -n "$inventory" ]; then
+    REDIS_HA_LAB_INVENTORY=$inventory python tools/lab.py
+    echo "(tools: export REDIS_HA_LAB_INVENTORY=$inventory)"
+  else
+    python tools/lab.py
+  fi
+}
+
 case "${1:-up}" in
   up)
+    if [ "$nodes" -ne 3 ]; then
+      python tools/lab_nodes.py up "$nodes" >/dev/null
+      inventory=$(python tools/lab_nodes.py inventory)
+      # the scenario's prepare (REDIS_HA_TLS=own-ca: the lab's own CA and certificates for these nodes)
+      ansible-playbook -i "$inventory/hosts.yml" molecule/default/prepare.yml >/dev/null
+      echo "==> ansible-playbook -i $inventory/hosts.yml playbooks/site.yml"
+      ansible-playbook -i "$inventory/hosts.yml" playbooks/site.yml
+      echo
+      print_status
+      exit 0
+    fi
+    python tools/lab_nodes.py down  # an N-node lab gives way to the three-node one
+    inventory=
     running=$(docker ps --filter name='^redis-ha-[123]$' --filter status=running -q | wc -l)
     if [ "$running" -eq 3 ]; then
       echo "==> The three lab nodes are running: reusing them"
@@ -18,13 +50,14 @@ case "${1:-up}" in
     echo "==> ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml"
     ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml
     echo
-    python tools/lab.py
+    print_status
     ;;
   status)
-    python tools/lab.py
+    print_status
     ;;
   down)
-    molecule destroy -s default
+    [ -n "$inventory" ] || molecule destroy -s default
+    python tools/lab_nodes.py down  # the nodes it made (even without .cache), the networks once unused
     ;;
   *)
     echo "usage: $0 up|status|down" >&2

@@ -4,7 +4,8 @@ rejoin between runs) and prints median/max. A first step of the drill tool (docs
 
     .venv/bin/python tools/failover_timeline.py --runs 5
 
-Traffic goes only to the lab's own containers (inventories/lab)."""
+Traffic goes only to the lab's own containers (inventories/lab, or the N-node lab's inventory that
+REDIS_HA_LAB_INVENTORY names: `make lab NODES=N` prints it)."""
 
 from __future__ import annotations
 

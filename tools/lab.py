@@ -1,7 +1,8 @@
-"""The local three-node lab seen from the control machine: nodes, addresses, clients, VIP holder.
+"""The local lab seen from the control machine: nodes, addresses, clients, VIP holder.
 
 Shared by the lab status table (scripts/lab.sh), the Molecule verify tests and the drills. It reads the
-lab inventory (inventories/lab) so every tool uses the same names, addresses and passwords.
+lab inventory (inventories/lab, three nodes; an N-node lab of `make lab NODES=N` has its own, chosen with
+REDIS_HA_LAB_INVENTORY) so every tool uses the same names, addresses and passwords, and as many nodes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# Another lab (e.g. a drill scenario's own nodes) is chosen with REDIS_HA_LAB_INVENTORY=<inventory folder>.
+# Another lab (a drill scenario's own nodes, an N-node lab: .cache/lab-N) is chosen with
+# REDIS_HA_LAB_INVENTORY=<inventory folder>.
 INVENTORY = pathlib.Path(os.environ.get("REDIS_HA_LAB_INVENTORY", ROOT / "inventories" / "lab"))
 
 
