@@ -27,7 +27,7 @@ print_status() {
 case "${1:-up}" in
   up)
     if [ "$nodes" -ne 3 ]; then
-      python tools/lab_nodes.py up "$nodes" >/dev/null
+      python tools/lab_nodes.py up "$nodes"
       inventory=$(python tools/lab_nodes.py inventory)
       # the scenario's prepare (REDIS_HA_TLS=own-ca: the lab's own CA and certificates for these nodes)
       ansible-playbook -i "$inventory/hosts.yml" molecule/default/prepare.yml >/dev/null

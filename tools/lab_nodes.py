@@ -195,7 +195,7 @@ def main(argv=None) -> int:
     sub.add_parser("down")
     args = parser.parse_args(argv)
     if args.action == "up":
-        print(up(args.nodes))
+        print("==> Inventory %s" % up(args.nodes))
     elif args.action == "inventory":
         print(in_use() or "")
     else:
