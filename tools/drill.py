@@ -27,7 +27,7 @@ Faults:
   stale-old-master   kill the master, wait for the failover, then start the old master again (the fault
                      instant is the start of the stale old master)
   partition          iptables inside the master container (one docker exec, the rules at once): drop all traffic
-                     to/from the two other nodes, the control machine (the client) still reaches it (healed after
+                     to/from every other node, the control machine (the client) still reaches it (healed after
                      the run)
   stop-sentinel      systemctl stop redis-sentinel on the master node (started again after the run)
   handler-restarts   the Sentinel unit's drop-in and a file of the check changed on every node, then site.yml: its
@@ -258,21 +258,26 @@ def lab_role_runid(host, timeout=0.15):
 # state of the group
 # ----------------------------------------------------------------------------------------------------
 
+def majority(count: int) -> int:
+    """Votes that are a majority of `count` nodes (2 of 3, 3 of 5)."""
+    return count // 2 + 1
+
+
 def majority_master(ips: dict):
-    """(node, ip) most Sentinels name as master, or (None, None)."""
+    """(node, ip) a majority of the group's Sentinels name as master, or (None, None)."""
     named = [lab.sentinel_master(ip) for ip in ips.values() if ip]
     named = [n.rsplit(":", 1)[0] for n in named if n]
     if not named:
         return None, None
     best = max(set(named), key=named.count)
-    if named.count(best) < 2:
+    if named.count(best) < majority(len(ips)):
         return None, None
     return next((n for n, ip in ips.items() if ip == best), None), best
 
 
 def health(ips: dict) -> tuple[str | None, str]:
-    """(the master's node name, "") when the group is whole: every node up, one master with two replicas in
-    sync, all three Sentinels agree, the VIP on that master, a write through the VIP works; else (None, what
+    """(the master's node name, "") when the group is whole: every node up, one master with every other node its
+    replica in sync, all Sentinels agree, the VIP on that master, a write through the VIP works; else (None, what
     is missing)."""
     if not all(ips.values()):
         return None, "node down: %s" % ", ".join(n for n, ip in ips.items() if not ip)
@@ -284,7 +289,7 @@ def health(ips: dict) -> tuple[str | None, str]:
             info = lab.redis_client(ip).info("replication")
         except (redis.RedisError, OSError):
             return None, "%s does not answer" % name
-        if name == master and (info.get("role") != "master" or info.get("connected_slaves") != 2):
+        if name == master and (info.get("role") != "master" or info.get("connected_slaves") != len(ips) - 1):
             return None, "%s: role %s, %s replicas" % (name, info.get("role"), info.get("connected_slaves"))
         if name != master and (info.get("role") != "slave" or info.get("master_link_status") != "up"):
             return None, "%s: role %s, link %s" % (name, info.get("role"), info.get("master_link_status"))
@@ -566,7 +571,7 @@ def analyse(writes, t_fault, t_end, sentinel_polls, run_ids, ips, final_master_i
     cur, cur_since = None, None
     for t, named in sentinel_polls:
         vals = [v for v in named.values() if v]
-        maj = next((v for v in set(vals) if vals.count(v) >= 2), None)
+        maj = next((v for v in set(vals) if vals.count(v) >= majority(len(named))), None)
         if maj is None or maj == cur:
             continue
         if cur is not None:
@@ -624,7 +629,7 @@ def stop_threads(*threads):
 
 
 def write_base_keys(master_ip: str, run_id: str, count: int = BASE_KEYS) -> int:
-    """Writes `count` keys on the master before the fault and waits until both replicas have them; returns
+    """Writes `count` keys on the master before the fault and waits until every replica has them; returns
     the number of replicas WAIT reported."""
     cli = lab.redis_client(master_ip, timeout=10)
     try:
@@ -632,7 +637,7 @@ def write_base_keys(master_ip: str, run_id: str, count: int = BASE_KEYS) -> int:
         for i in range(count):
             pipe.set("drill:%s:base:%d" % (run_id, i), "x" * 100)
         pipe.execute()
-        return cli.execute_command("WAIT", 2, 5000)
+        return cli.execute_command("WAIT", len(lab.nodes()) - 1, 5000)
     finally:
         cli.close()
 
@@ -697,7 +702,7 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
         acked = [w for w in direct.results if w["ok"] and w["t0"] >= t_fault]
         note["direct_last_ack_after_fault_s"] = round(max(w["t1"] for w in acked) - t_fault, 3) if acked else 0.0
         note["direct_acked_after_fault"] = len(acked)
-    # Sentinel's final master (the two or three Sentinels that answer), read with the admin user
+    # Sentinel's final master (a majority of the Sentinels that answer), read with the admin user
     fmaster, fip = majority_master(lab.node_ips())
     final_client = None
     if fip:
@@ -758,7 +763,9 @@ def draw_timeline(axes, writes, monitor, ips, t0, size=1.0, sentinel_step=1):
         pts = [(t - t0, ypos[m]) for t, named in monitor.sentinel[::sentinel_step]
                for m in [next((k for k, ip in ips.items() if ip == named.get(n)), None)] if m]
         if pts:
-            axes[3].scatter([p[0] for p in pts], [p[1] + (j - 1) * 0.15 for p in pts], s=2 * size,
+            # each Sentinel's points a little apart, centred on the node's row whatever the node count
+            offset = (j - (len(names) - 1) / 2) * min(0.15, 0.6 / max(len(names), 1))
+            axes[3].scatter([p[0] for p in pts], [p[1] + offset for p in pts], s=2 * size,
                             label="Sentinel on %s" % n)
     axes[3].set_ylabel("Sentinel's\nmaster", fontsize=8)
     axes[3].legend(fontsize=6, loc="upper right")
@@ -864,7 +871,7 @@ def soak(count: int, out: pathlib.Path | None = None, hold_s: float = 8.0, seed:
          faults=SOAK_FAULTS, wait_replicas: int = 0) -> dict:
     """`count` faults drawn at random from `faults`, one after the other, with one writer through the VIP
     running the whole time. Each fault is held `hold_s` seconds, repaired, and the group must be whole again
-    (wait_healthy: VIP on the master all Sentinels name, two replicas in sync, a write works) before the next;
+    (wait_healthy: VIP on the master all Sentinels name, every replica in sync, a write works) before the next;
     then the VIP holders are checked once more. At the end every acknowledged write is looked up on the final
     master; a lost one is charged to the fault during which it was acknowledged."""
     import random
