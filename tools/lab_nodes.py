@@ -121,10 +121,8 @@ def write_inventory(nodes: int) -> pathlib.Path:
     inv = inventory_dir(nodes)
     (inv / "host_vars").mkdir(parents=True, exist_ok=True)
     lab_hosts = yaml.safe_load((ROOT / "inventories" / "lab" / "hosts.yml").read_text())["redis_ha"]
-    # the Sentinels' quorum: a majority of N (the role's default, 2, is three nodes' majority; the preflight
-    # refuses less than a majority)
-    group_vars = {**lab_hosts["vars"], "sentinel_quorum": nodes // 2 + 1}
-    hosts = {"redis_ha": {"hosts": {node_name(k): None for k in range(1, nodes + 1)}, "vars": group_vars}}
+    # the same variables as the three-node lab (the Sentinels' quorum defaults to a majority of the group)
+    hosts = {"redis_ha": {"hosts": {node_name(k): None for k in range(1, nodes + 1)}, "vars": lab_hosts["vars"]}}
     (inv / "hosts.yml").write_text("---\n# %d-node lab made by tools/lab_nodes.py\n%s"
                                    % (nodes, yaml.safe_dump(hosts, sort_keys=False, default_flow_style=False)))
     for k in range(1, nodes + 1):
