@@ -108,10 +108,28 @@ def fill(master_ip: str, prefix: str, keys: int) -> None:
 
 def drop(master_ip: str, prefix: str, keys: int) -> None:
     """Deletes the keys fill() wrote."""
+    drop_keys(master_ip, ["%s:%d" % (prefix, n) for n in range(keys)])
+
+
+def drop_keys(master_ip: str, names: list[str]) -> None:
+    """Deletes keys on the master, 1000 a command."""
     cli = lab.redis_client(master_ip, timeout=10)
     try:
-        for start in range(0, keys, 1000):
-            cli.delete(*["%s:%d" % (prefix, n) for n in range(start, min(start + 1000, keys))])
+        for start in range(0, len(names), 1000):
+            cli.delete(*names[start:start + 1000])
+    finally:
+        cli.close()
+
+
+def missing_keys(ip: str, names: list[str]) -> list[str]:
+    """The keys of `names` a node does not hold (MGET, 1000 a command; a replica answers reads too)."""
+    cli = lab.redis_client(ip, timeout=10)
+    try:
+        missing = []
+        for start in range(0, len(names), 1000):
+            chunk = names[start:start + 1000]
+            missing += [name for name, value in zip(chunk, cli.mget(chunk)) if value is None]
+        return missing
     finally:
         cli.close()
 

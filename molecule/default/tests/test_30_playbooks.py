@@ -102,8 +102,26 @@ def test_restart_during_the_initial_aof_rewrite_ends(keys_on_a_replica):
     """A replica that writes its initial AOF (as after a full sync) ignores a SIGTERM. An operator's plain
     `systemctl restart` then ends as soon as the rewrite has (the drop-in's ExecStop repeats the SIGTERM, bounded,
     never SIGKILL); the role's restart path waits for the rewrite first (progress: its retries), so the server
-    never sees a SIGTERM it must refuse. Both within a generous bound, the replica back in sync with every key."""
+    never sees a SIGTERM it must refuse. Both within a generous bound, the replica back in sync with every key,
+    and every write acknowledged through the VIP meanwhile on the master and on the restarted replica."""
     master_ip, replica, ip = keys_on_a_replica
+    writer = drill.Writer("aof%s" % uuid.uuid4().hex[:6])
+    writer.start()
+    try:
+        _restart_twice_during_the_rewrite(master_ip, replica, ip)
+    finally:
+        drill.stop_threads(writer)
+    acked = ["drill:%s:%d" % (writer.run_id, w["seq"]) for w in writer.results if w["ok"]]
+    assert len(acked) > 100, writer.results[-5:]
+    lab.redis_client(master_ip, timeout=10).execute_command("WAIT", len(lab.nodes()) - 1, 5000)
+    for name, node_ip in (("master", master_ip), (replica, ip)):
+        missing = restart_races.missing_keys(node_ip, acked)
+        assert not missing, "%s lacks %d acknowledged writes, e.g. %s" % (name, len(missing), missing[:3])
+    restart_races.drop_keys(master_ip, acked)
+
+
+def _restart_twice_during_the_rewrite(master_ip, replica, ip):
+    """systemctl restart, then the role's restart path, each while the replica writes its initial AOF."""
     since = restart_races.start_slow_aof_rewrite(ip, delay_us=REWRITE_US)
     t0 = time.monotonic()
     res = lab.docker("exec", replica, "systemctl", "restart", lab.units()["server"], check=False,

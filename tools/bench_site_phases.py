@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Time site.yml runs phase by phase against the lab (issue 24): the preflight and glue (tasks outside the roles),
+each role, and the whole run, over several runs (min / median / max), from ansible.posix's profile_roles recap.
+
+    .venv/bin/python tools/bench_site_phases.py --runs 5                    # the three-node lab (make lab)
+    REDIS_HA_LAB_INVENTORY=$PWD/.cache/lab-5 .venv/bin/python tools/bench_site_phases.py --runs 5 --out x.json
+
+Each run is a plain `ansible-playbook playbooks/site.yml` (on a converged lab: the no-op run operators repeat);
+a run that fails or changes something is reported as such. Traffic goes only to the lab's own containers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import lab
+
+ROOT = lab.ROOT
+ROLES = ("redis", "sentinel", "keepalived")
+RECAP_LINE = re.compile(r"^(\S+) -+ (\d+\.\d+)s$")
+HOST_LINE = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
+
+
+def run_site(timeout: float) -> tuple[float, str, int]:
+    """One site.yml run with profile_roles: (seconds, output, return code)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"),
+               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_roles")
+    command = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.INVENTORY / "hosts.yml"),
+               str(ROOT / "playbooks" / "site.yml")]
+    t0 = time.monotonic()
+    res = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return time.monotonic() - t0, res.stdout + res.stderr, res.returncode
+
+
+def phases(output: str) -> dict[str, float]:
+    """Seconds per phase from the ROLES RECAP: each role, and 'preflight and glue' for everything outside them."""
+    recap = output.split("ROLES RECAP", 1)[-1]
+    found = {"preflight and glue": 0.0, **{role: 0.0 for role in ROLES}}
+    for line in recap.splitlines():
+        match = RECAP_LINE.match(line.strip())
+        if match and match.group(1) != "total":
+            name = match.group(1)
+            found[name if name in ROLES else "preflight and glue"] += float(match.group(2))
+    return found
+
+
+def changed(output: str) -> dict[str, int]:
+    """changed= per host from the play recap."""
+    return {m.group(1): int(m.group(3)) for m in map(HOST_LINE.match, output.splitlines()) if m}
+
+
+def summary(runs: list[dict]) -> list[list[str]]:
+    """Rows phase, min, median, max over the runs."""
+    rows = []
+    for key in ["preflight and glue", *ROLES, "wall clock"]:
+        values = [r["phases"][key] if key in r["phases"] else r["seconds"] for r in runs]
+        rows.append([key, "%.1f" % min(values), "%.1f" % statistics.median(values), "%.1f" % max(values)])
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds one run may take")
+    parser.add_argument("--out", type=pathlib.Path, help="JSON report")
+    args = parser.parse_args(argv)
+    runs = []
+    for index in range(1, args.runs + 1):
+        seconds, output, rc = run_site(args.timeout)
+        run = {"run": index, "seconds": round(seconds, 2), "rc": rc, "changed": changed(output),
+               "phases": phases(output)}
+        runs.append(run)
+        print("run %d/%d: %.1f s, rc %d, changed %s" % (index, args.runs, seconds, rc, run["changed"]), flush=True)
+    print("\nnodes: %d (%s)\n%s" % (len(lab.nodes()), lab.INVENTORY, "\n".join(
+        "%-20s %8s %8s %8s" % tuple(row) for row in [["phase (s)", "min", "median", "max"]] + summary(runs))))
+    if args.out:
+        args.out.write_text(json.dumps({"nodes": lab.nodes(), "runs": runs}, indent=1))
+    return 0 if all(r["rc"] == 0 for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
