@@ -69,8 +69,8 @@ def start_slow_aof_rewrite(ip: str, keys: int = 20000, delay_us: int = 1000, tim
         held = cli.dbsize()
         if held < keys:
             raise RuntimeError("%s holds %d keys, fewer than %d" % (ip, held, keys))
-        _wait_persistence(cli, ip, timeout, lambda p: not (p["rdb_bgsave_in_progress"] or p["aof_rewrite_in_progress"]
-                                                        or p["aof_rewrite_scheduled"]), "a background save to end")
+        busy = ("rdb_bgsave_in_progress", "aof_rewrite_in_progress", "aof_rewrite_scheduled")
+        _wait_persistence(cli, ip, timeout, lambda p: not any(p[k] for k in busy), "a background save to end")
         cli.config_set("rdb-key-save-delay", delay_us)
         started = time.time()
         try:
