@@ -16,8 +16,8 @@ from vipcheck_helpers import CHECK_SCRIPT, CHECK_USER, NODE_PYTHON, admin, base_
 
 def _start(tmp_path, cluster, env=None, **over):
     track = tmp_path / "track"
-    cfg = write_cfg(tmp_path / "watch.conf", **base_cfg(cluster, track_file=str(track), poll_ms=50,
-                                                          budget_ms=200, **over))
+    keys = dict(dict(track_file=str(track), poll_ms=50, budget_ms=200), **over)
+    cfg = write_cfg(tmp_path / "watch.conf", **base_cfg(cluster, **keys))
     proc = subprocess.Popen([NODE_PYTHON, "-IS", str(CHECK_SCRIPT), "--watch", str(cfg)],
                             stderr=subprocess.PIPE, text=True, env=env)
     return proc, track

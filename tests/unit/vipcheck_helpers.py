@@ -3,7 +3,7 @@
 Session-scoped "cluster" (started once, ~1 s):
   * master M and its replica R, plus a standalone master S (a "stale" master no Sentinel names),
     all with `requirepass` for the default (admin) user and production-like ACL users:
-      vipcheck  -@all +role +ping +info       (the check user)
+      vipcheck  -@all +role +ping +info +client|pause +client|unpause   (the check user)
       noperm    -@all +ping +info             (cannot run ROLE)
       special   -@all +role, password with space, quotes, #, $, backslash and a trailing space
   * three Sentinels (requirepass, resolve-hostnames + announce-hostnames) monitoring M under three
@@ -163,7 +163,8 @@ def admin(port, *args, password=ADMIN_PW):
 
 
 def add_users(port, password=ADMIN_PW):
-    for user, pw, rules in ((CHECK_USER, CHECK_PW, ["-@all", "+role", "+ping", "+info"]),
+    check_rules = ["-@all", "+role", "+ping", "+info", "+client|pause", "+client|unpause"]  # as the redis role's
+    for user, pw, rules in ((CHECK_USER, CHECK_PW, check_rules),
                             (NOPERM_USER, NOPERM_PW, ["-@all", "+ping", "+info"]),
                             (SPECIAL_USER, SPECIAL_PW, ["-@all", "+role"])):
         admin(port, "ACL", "SETUSER", user, "reset", "on", ">" + pw, *rules, password=password)

@@ -197,9 +197,12 @@ class Exchange(object):
             self._finish(poller, fdmap, ProtocolError("reply too large"))
 
 
-def run_exchanges(exchanges, deadline, stop=None):
+def run_exchanges(exchanges, deadline, stop=None, checkpoint=None):
     """Run all exchanges concurrently until all are done, ``deadline``
     (a ``time.monotonic()`` value) passes, or ``stop()`` returns true.
+
+    ``checkpoint`` = (when, fn): ``fn()`` is called once when ``when`` (monotonic) passes while exchanges are
+    still under way (the watcher's fence looks at who has not answered yet).
 
     Unfinished exchanges get a ``TimeoutError``, or are marked abandoned
     (``done`` false, no error) when ``stop`` ended the loop early; their
@@ -213,9 +216,16 @@ def run_exchanges(exchanges, deadline, stop=None):
     while fdmap:
         if stop is not None and stop():
             break
-        remaining = deadline - _monotonic()
+        now = _monotonic()
+        if checkpoint is not None and now >= checkpoint[0]:
+            checkpoint, fire = None, checkpoint[1]
+            fire()
+            continue
+        remaining = deadline - now
         if remaining <= 0:
             break
+        if checkpoint is not None:
+            remaining = min(remaining, checkpoint[0] - now)
         try:
             events = poller.poll(int(remaining * 1000) + 1)
         except InterruptedError:  # pragma: no cover - PEP 475 retries

@@ -8,6 +8,7 @@ from .errors import ConfigError
 
 DEFAULT_BUDGET_MS = 500
 DEFAULT_POLL_MS = 100
+DEFAULT_FENCE_HOLD_MS = 5000
 DEFAULT_SYSLOG_IDENT = "redis-vip-check"
 
 KNOWN_KEYS = (
@@ -16,6 +17,7 @@ KNOWN_KEYS = (
     "sentinel_user", "sentinel_password", "agreement", "budget_ms",
     "state_file", "syslog_ident", "watch_ms", "poll_ms", "track_file",
     "tls", "tls_ca_file", "tls_cert_file", "tls_key_file", "tls_server_name", "tls_verify_hostname",
+    "fence_ms", "fence_hold_ms", "local_sentinel", "metrics_file", "vips",
 )
 SECRET_KEYS = ("redis_password", "sentinel_password")
 
@@ -159,7 +161,22 @@ def build_settings(raw):
     s["poll_ms"] = _millis(r, "poll_ms", DEFAULT_POLL_MS, 10)
     s["syslog_ident"] = r.text("syslog_ident") or DEFAULT_SYSLOG_IDENT
     s["tls"] = _tls(r)
+    _watcher_extras(r, s)
     return s
+
+
+def _watcher_extras(r, s):
+    """The watcher's fence (fence.py) and metrics file (metrics.py); both off unless configured."""
+    s["fence_ms"] = _millis(r, "fence_ms", 0, 0)
+    if s["fence_ms"] and s["fence_ms"] >= s["budget_ms"]:
+        raise ConfigError("fence_ms must be shorter than budget_ms (or 0: no fence)")
+    s["fence_hold_ms"] = _millis(r, "fence_hold_ms", DEFAULT_FENCE_HOLD_MS, 100)
+    own = r.text("local_sentinel")
+    s["local_sentinel"] = own
+    if own:
+        split_hostport(own, DEFAULT_SENTINEL_PORT)
+    s["metrics_file"] = r.opt("metrics_file")
+    s["vips"] = [strip_brackets(v.split("/", 1)[0]) for v in (r.text("vips") or "").split()]
 
 
 def load_settings(path=None, overrides=None):

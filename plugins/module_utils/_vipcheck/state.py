@@ -20,12 +20,12 @@ def read_state(path):
     return None
 
 
-def replace_file(path, data):
+def replace_file(path, data, mode=0o640):
     """Atomically replace a file (tmp file + rename). Returns None on success or the error text."""
     import os  # only on a change: keep the every-second path light
     tmp = "%s.tmp.%d" % (path, os.getpid())
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         try:
             os.write(fd, data)
         finally:

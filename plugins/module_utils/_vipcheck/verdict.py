@@ -108,7 +108,7 @@ class Round(object):
         return found
 
 
-def evaluate(settings, complete=False, start=None, pool=None):
+def evaluate(settings, complete=False, start=None, pool=None, fence=None):
     """Decide whether this node should hold the VIP.
 
     Returns a dict: ``promote`` (bool), ``verdict`` ('promote'|'demote'),
@@ -120,12 +120,15 @@ def evaluate(settings, complete=False, start=None, pool=None):
     verdict cannot change any more; with ``complete=True`` (the Ansible
     module) it waits for every answer within the budget, for reporting.
     The verdict is the same either way. With a ``pool`` (transport.Pool, the
-    watcher) the connections stay open for the next evaluation.
+    watcher) the connections stay open for the next evaluation. A ``fence``
+    (fence.Fence, the watcher) looks at the round ``fence_ms`` after its start.
     """
     t0 = _monotonic() if start is None else start
     deadline = t0 + settings["budget_ms"] / 1000.0
     rnd = Round(settings, pool)
-    run_exchanges([rnd.redis_ex] + rnd.sent_exs, deadline, None if complete else rnd.decided)
+    rnd.t0 = t0
+    run_exchanges([rnd.redis_ex] + rnd.sent_exs, deadline, None if complete else rnd.decided,
+                  fence.checkpoint(rnd) if fence is not None else None)
     agree, _pending = rnd.interpret()
     redis, sentinels = rnd.results()
     required = rnd.required

@@ -10,6 +10,8 @@ import time
 
 from .errors import ConfigError
 from .events import EventFeed
+from .fence import Fence
+from .metrics import Metrics
 from .state import record_verdict, replace_file
 from .transport import Pool, tls_for
 from .verdict import DEMOTE, evaluate
@@ -53,11 +55,29 @@ def _publish(settings, result):
         pass
 
 
-def _evaluate_safely(settings, start, pool):
+def _evaluate_safely(settings, start, pool, fence=None):
     try:
-        return evaluate(settings, start=start, pool=pool)
+        return evaluate(settings, start=start, pool=pool, fence=fence)
     except Exception:  # a bug must not hold the VIP
         return {"verdict": DEMOTE, "promote": False, "reason": "internal error"}
+
+
+class _Extras(object):
+    """The watcher's optional parts: the write fence (fence.py) and the metrics file (metrics.py)."""
+
+    def __init__(self, settings, previous=None):
+        self.fence = Fence(settings) if settings.get("fence_ms") else None
+        if self.fence is not None and previous is not None and previous.fence is not None:
+            self.fence.paused_at, self.fence.total = previous.fence.paused_at, previous.fence.total
+        self.metrics = Metrics(settings) if settings.get("metrics_file") else None
+
+    def after(self, result, pool, feed, t0):
+        if self.fence is not None and "redis" in result:
+            self.fence.after(result, pool)
+        if self.metrics is not None:
+            problem = self.metrics.update(result, _monotonic() - t0, self.fence, feed)
+            if problem:
+                sys.stderr.write("vip_check: metrics file not written: %s\n" % problem)
 
 
 def config_stamp(path):
@@ -114,6 +134,7 @@ def serve(settings, iterations=None, path=None, load=None):
     poll = settings["poll_ms"] / 1000.0
     feed = EventFeed(settings)
     pool = Pool()  # connections kept open between evaluations: no TLS handshake every poll
+    extras = _Extras(settings)
     stamp = config_stamp(path) if path else None
     done = 0
     while not stop and (iterations is None or done < iterations):
@@ -128,8 +149,11 @@ def serve(settings, iterations=None, path=None, load=None):
                 feed.close()
                 settings, poll = fresh, fresh["poll_ms"] / 1000.0
                 feed = EventFeed(settings)
+                extras = _Extras(settings, extras)
         t0 = _monotonic()
-        _publish(settings, _evaluate_safely(settings, t0, pool))
+        result = _evaluate_safely(settings, t0, pool, extras.fence)
+        _publish(settings, result)
+        extras.after(result, pool, feed, t0)
         if not done:
             _sd_notify("READY=1")
         _sd_notify("WATCHDOG=1")
