@@ -24,7 +24,8 @@ def test_ansible_lint_production_profile():
 
 
 # What the tarball may hold: user content only (galaxy.yml build_ignore keeps the rest out).
-SHIPPED_DIRS = ("roles/", "plugins/", "playbooks/", "meta/", "changelogs/", "inventories/example/", "tests/sanity/")
+SHIPPED_DIRS = ("roles/", "plugins/", "playbooks/", "meta/", "changelogs/", "inventories/example/", "tests/sanity/",
+                "prometheus/")
 SHIPPED_FILES = {"README.md", "CHANGELOG.md", "LICENSE", "MANIFEST.json", "FILES.json",
                  "bindep.txt", "ee-requirements.txt"}  # links to meta/ (meta/execution-environment.yml)
 
