@@ -76,7 +76,7 @@ test: suite-clock venv host-packages image collection lab-clear
 lab: venv image collection
 	@NODES="$(NODES)" scripts/lab.sh up
 
-lab-status: venv
+lab-status: venv collection
 	@scripts/lab.sh status
 
 lab-down: venv

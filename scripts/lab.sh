@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local lab: Docker containers (same definition as the Molecule scenario) + site.yml.
 #   scripts/lab.sh up      create the nodes, run playbooks/site.yml against their inventory, print status
-#   scripts/lab.sh status  print the status table (node, Redis role, Sentinel's master, VIP holder)
+#   scripts/lab.sh status  print the status table of playbooks/status.yml (role, Sentinel's master, VIP, check ...)
 #   scripts/lab.sh down    remove the nodes and their networks
 # NODES=N (3..9, default 3): three nodes are the Molecule default scenario's (inventories/lab); any other
 # count is made by tools/lab_nodes.py from the same definition, with an inventory in .cache/lab-N that
@@ -15,12 +15,21 @@ if ! [[ $nodes =~ ^[3-9]$ ]]; then
 fi
 inventory=$(python tools/lab_nodes.py inventory)
 
+# The status table of playbooks/status.yml (the playbook's own output only when it fails).
 print_status() {
-  if [ -n "$inventory" ]; then
-    REDIS_HA_LAB_INVENTORY=$inventory python tools/lab.py
-    echo "(tools: export REDIS_HA_LAB_INVENTORY=$inventory)"
+  local out
+  out=$(mktemp -d)
+  if ansible-playbook -i "${inventory:-inventories/lab}/hosts.yml" playbooks/status.yml \
+      -e status_file="$out/status.txt" >"$out/run.log" 2>&1; then
+    cat "$out/status.txt"
   else
-    python tools/lab.py
+    cat "$out/run.log" >&2
+    rm -rf "$out"
+    return 1
+  fi
+  rm -rf "$out"
+  if [ -n "$inventory" ]; then
+    echo "(tools: export REDIS_HA_LAB_INVENTORY=$inventory)"
   fi
 }
 

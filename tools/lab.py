@@ -1,6 +1,6 @@
 """The local lab seen from the control machine: nodes, addresses, clients, VIP holder.
 
-Shared by the lab status table (scripts/lab.sh), the Molecule verify tests and the drills. It reads the
+Shared by the Molecule verify tests and the drills (the lab's status table is playbooks/status.yml). It reads the
 lab inventory (inventories/lab, three nodes; an N-node lab of `make lab NODES=N` has its own, chosen with
 REDIS_HA_LAB_INVENTORY) so every tool uses the same names, addresses and passwords, and as many nodes.
 """
@@ -230,7 +230,7 @@ def vip_holders() -> list[str]:
 
 
 def status() -> list[dict]:
-    """One row per node: Redis role, Sentinel's master, VIP."""
+    """One row per node: Redis role, Sentinel's master, VIP (the drills' health reports)."""
     holders = vip_holders()
     rows = []
     for name, ip in node_ips().items():
@@ -242,18 +242,3 @@ def status() -> list[dict]:
             "vip": "yes" if name in holders else "",
         })
     return rows
-
-
-def format_table(rows: list[dict]) -> str:
-    headers = {"node": "node", "address": "address", "redis_role": "Redis role",
-               "sentinel_master": "Sentinel's master", "vip": "holds VIP " + vip()}
-    widths = {k: max(len(h), *(len(str(r[k])) for r in rows)) for k, h in headers.items()}
-    lines = ["  ".join(h.ljust(widths[k]) for k, h in headers.items())]
-    lines.append("  ".join("-" * widths[k] for k in headers))
-    for row in rows:
-        lines.append("  ".join(str(row[k]).ljust(widths[k]) for k in headers))
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(format_table(status()))

@@ -51,8 +51,9 @@ def ansible_playbook():
     return shutil.which("ansible-playbook")
 
 
-def run_playbook(tmp, playbook_text, extra_vars, verbosity="-vvv", timeout=120):
-    """Run one playbook on the implicit localhost; returns (CompletedProcess, combined output)."""
+def run_playbook(tmp, playbook_text, extra_vars, verbosity="-vvv", timeout=120, inventory=None):
+    """Run one playbook on the implicit localhost (or on an inventory file); returns (CompletedProcess, combined
+    output)."""
     tmp = pathlib.Path(tmp)
     (tmp / "ansible.cfg").write_text("[defaults]\n")
     (tmp / "play.yml").write_text(playbook_text)
@@ -62,7 +63,7 @@ def run_playbook(tmp, playbook_text, extra_vars, verbosity="-vvv", timeout=120):
                ANSIBLE_HOME=str(tmp / "home"), ANSIBLE_LOCAL_TEMP=str(tmp / "tmp"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_LOCALHOST_WARNING="0",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
-    args = [ansible_playbook()] + ([verbosity] if verbosity else []) + [
+    args = [ansible_playbook()] + ([verbosity] if verbosity else []) + (["-i", str(inventory)] if inventory else []) + [
         "-e", "@" + str(tmp / "vars.json"), str(tmp / "play.yml")]
     proc = subprocess.run(args, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     return proc, proc.stdout + proc.stderr
