@@ -8,10 +8,10 @@ of the combination (kills, restarts, rotations: the fence must not fire on a hea
 Runs on Debian 12 + Redis 7.0 only (suite budget)."""
 
 import drill
+import fence_log
 import lab
 import pytest
 
-PAUSED = "writes paused"
 LOST_BOUND = 25          # acknowledged writes through the VIP lost (goal: 10 = 0.2 s at the drill's 20 ms)
 DIRECT_BOUND_S = 1.0     # a direct client of the old master acknowledged after the cut (3.0-3.4 s without fence)
 
@@ -19,15 +19,8 @@ pytestmark = pytest.mark.skipif((lab.platform(), lab.engine()) != ("debian12", "
                                 reason="runs on debian12 + redis only (suite budget)")
 
 
-def fence_lines(node):
-    """The watcher's fence lines in the node's journal (this boot)."""
-    out = lab.docker("exec", node, "journalctl", "--no-pager", "-o", "cat", "-u", "redis-vip-watch",
-                     timeout=30).stdout
-    return [line for line in out.splitlines() if PAUSED in line or "writes resumed" in line]
-
-
 def test_no_watcher_paused_writes_before():
-    found = {node: fence_lines(node) for node in lab.nodes()}
+    found = {node: fence_log.fence_lines(node) for node in lab.nodes()}
     assert not any(found.values()), found
 
 
@@ -41,6 +34,7 @@ def test_partitioned_master_stops_acknowledging_within_the_fence():
     assert run["direct_last_ack_after_fault_s"] <= DIRECT_BOUND_S, run
     assert run["recovery_s"] is not None, run
     assert run.get("replica_keys_lost") == 0, run
-    paused = {node: [line for line in fence_lines(node) if PAUSED in line] for node in lab.nodes()}
+    paused = {node: [line for _t, line in fence_log.fence_lines(node) if fence_log.PAUSED in line]
+              for node in lab.nodes()}
     assert len(paused[run["old_master"]]) == 1, paused  # the isolated master, once
     assert not any(v for node, v in paused.items() if node != run["old_master"]), paused
