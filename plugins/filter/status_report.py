@@ -43,9 +43,10 @@ _value:
   type: dict
 """
 
-# systemd units counted as exporters: the packaged redis_exporter (any instance or name), node_exporter.
-EXPORTER_UNIT = re.compile(r"(redis|valkey|sentinel)[-_@.\w]*exporter|exporter[-_@.\w]*(redis|valkey|sentinel)"
-                           r"|node[-_]exporter")
+# systemd units counted as exporters: <name>exporter[@instance].service, for Redis/Valkey/Sentinel or node_exporter
+# (the packaged prometheus-redis-exporter, the metrics role's redis-ha-exporter@redis / @sentinel,
+# prometheus-node-exporter; not node_exporter's collector units such as prometheus-node-exporter-apt).
+EXPORTER_UNIT = re.compile(r"^(?=[\w.-]*(redis|valkey|sentinel|node))[\w.-]*exporter(@[\w.-]+)?\.service$")
 
 
 def _canonical(hostport):
@@ -97,10 +98,11 @@ def _held(hv, vips):
 
 
 def _exporters(hv):
-    """State of each exporter unit, leaving out disabled units that do not run (the package's own)."""
+    """State of each exporter unit, leaving out disabled or masked units that do not run (the package's own)."""
     services = (hv.get("ansible_facts") or {}).get("services") or {}
     return {name: unit.get("state", "unknown") for name, unit in sorted(services.items())
-            if EXPORTER_UNIT.search(name) and (unit.get("state") == "running" or unit.get("status") != "disabled")}
+            if EXPORTER_UNIT.match(name) and (unit.get("state") == "running"
+                                              or unit.get("status") not in ("disabled", "masked"))}
 
 
 # The keys of a node's row (lag_bytes is added by status_report); an unreachable node's are null.

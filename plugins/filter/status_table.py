@@ -55,9 +55,10 @@ def _cell(row, key):
 
 def status_table(report):
     """The report as a fixed-width table, with the master and the VIP holders underneath."""
-    cells = [[_cell(row, key) for key, _ in COLUMNS] for row in report["nodes"]]
-    widths = [max([len(title)] + [len(line[i]) for line in cells]) for i, (_, title) in enumerate(COLUMNS)]
-    lines = ["  ".join(title.ljust(w) for (_, title), w in zip(COLUMNS, widths))]
+    titles = [title for key, title in COLUMNS]
+    cells = [[_cell(row, key) for key, title in COLUMNS] for row in report["nodes"]]
+    widths = [max([len(title)] + [len(line[i]) for line in cells]) for i, title in enumerate(titles)]
+    lines = ["  ".join(title.ljust(w) for title, w in zip(titles, widths))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
     lines.append("Sentinel's master: %s" % (report["master"] or "none"))

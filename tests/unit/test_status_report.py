@@ -16,9 +16,15 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from confmod_helpers import run_playbook  # noqa: E402
 from vipcheck_helpers import ADMIN_PW, ROOT, base_cfg, write_cfg  # noqa: E402
 
-_SPEC = importlib.util.spec_from_file_location("status_table", ROOT / "plugins" / "filter" / "status_table.py")
-STATUS_TABLE = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(STATUS_TABLE)
+
+def _filter(name):
+    """plugins/filter/<name>.py of the working tree (its functions are plain Python)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "plugins" / "filter" / ("%s.py" % name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 PLAY = "- name: The status view\n  ansible.builtin.import_playbook: %s\n" % (ROOT / "playbooks" / "status.yml")
 NOT_HELD = "203.0.113.100"
 
@@ -56,7 +62,7 @@ def status(cluster, tmp_path_factory):
     assert proc.returncode == 0, output[-4000:]
     report = json.loads(out.read_text())
     # The table of the same report (the playbook's table branch is this filter on the same report).
-    return report, STATUS_TABLE.status_table(report), held
+    return report, _filter("status_table").status_table(report), held
 
 
 def test_json_names_roles_master_and_lag(status):
@@ -89,3 +95,14 @@ def test_table_rows_and_summary(status):
     assert n1[1] == "redis" and n1[3] == "master" and n1[4] == "n1"
     assert "Sentinel's master: n1" in lines
     assert "VIP %s held by: nobody" % NOT_HELD in lines and "VIP %s held by: n1, n2" % held in lines
+
+
+def test_exporter_units_are_the_exporters_only():
+    report = _filter("status_report")
+    services = {"redis-ha-exporter@redis.service": {"state": "running", "status": "enabled"},
+                "prometheus-node-exporter.service": {"state": "stopped", "status": "enabled"},
+                "prometheus-redis-exporter.service": {"state": "stopped", "status": "disabled"},  # the package's own
+                "prometheus-node-exporter-apt.service": {"state": "stopped", "status": "static"},  # a collector
+                "redis-server.service": {"state": "running", "status": "enabled"}}
+    assert report._exporters({"ansible_facts": {"services": services}}) == {  # pylint: disable=protected-access
+        "prometheus-node-exporter.service": "stopped", "redis-ha-exporter@redis.service": "running"}
