@@ -22,7 +22,7 @@ def _default(role, name):
 
 def reference():
     out = []
-    for role in ("redis", "sentinel", "keepalived"):
+    for role in ("redis", "sentinel", "keepalived", "metrics"):
         spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
         options = spec["argument_specs"]["main"]["options"]
         out.append("### Role `%s`\n" % role)

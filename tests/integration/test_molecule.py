@@ -31,6 +31,9 @@ COMBINATIONS = [
 # Redis one; the Valkey one keeps plaintext ports beside TLS (REDIS_HA_TLS_PLAINTEXT: redis_ha_tls_plaintext).
 TLS_MODES = {("default", "debian13", "valkey"): "1", ("default", "debian13", "redis"): "own-ca"}
 TLS_PLAINTEXT = {("default", "debian13", "valkey")}
+# The combination that runs a real Prometheus beside the nodes (REDIS_HA_PROMETHEUS, molecule/default/prepare.yml):
+# every exporter scraped, the alert rules loaded, the failover alert seen during the kill-master test.
+PROMETHEUS = {("default", "debian12", "redis")}
 
 
 @pytest.mark.parametrize("scenario,platform,engine", COMBINATIONS, ids=["-".join(c) for c in COMBINATIONS])
@@ -38,7 +41,8 @@ def test_molecule_scenario(scenario, platform, engine):
     env = dict(os.environ, PATH=str(BIN) + os.pathsep + os.environ.get("PATH", ""), PY_COLORS="0",
                ANSIBLE_FORCE_COLOR="0", REDIS_HA_PLATFORM=platform, REDIS_HA_ENGINE=engine,
                REDIS_HA_TLS=TLS_MODES.get((scenario, platform, engine), ""),
-               REDIS_HA_TLS_PLAINTEXT="1" if (scenario, platform, engine) in TLS_PLAINTEXT else "")
+               REDIS_HA_TLS_PLAINTEXT="1" if (scenario, platform, engine) in TLS_PLAINTEXT else "",
+               REDIS_HA_PROMETHEUS="1" if (scenario, platform, engine) in PROMETHEUS else "")
     proc = subprocess.Popen([str(BIN / "molecule"), "test", "-s", scenario], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     tail = []

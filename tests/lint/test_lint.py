@@ -11,7 +11,7 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
-ROLES = ("redis", "sentinel", "keepalived")
+ROLES = ("redis", "sentinel", "keepalived", "metrics")
 
 
 def test_ansible_lint_production_profile():

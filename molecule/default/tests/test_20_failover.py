@@ -10,11 +10,15 @@ import uuid
 
 import drill
 import lab
+import lab_prometheus
+import pytest
 
 FAILOVER_BOUND_S = 60  # generous pass/fail bound; the real figures live in docs/benchmarks.md
 REJOIN_BOUND_S = 120
 # one combination re-runs site.yml in check mode after the failover (suite budget: one run fewer)
 CHECK_MODE = (lab.platform(), lab.engine()) == ("debian12", "redis")
+ALERT_BOUND_S = 30  # the failover alert has no `for`: the next rule evaluation after a scrape of a new master
+KILLED = {}  # wall-clock time of the kill, for the Prometheus test below
 
 
 def _sentinel_master_node(ips):
@@ -47,6 +51,7 @@ def test_kill_master_then_rejoin():
     # Kill the master and write through the VIP until a write succeeds.
     key = "failover:%s" % uuid.uuid4().hex
     t_kill = time.monotonic()
+    KILLED["at"] = time.time()
     lab.docker("kill", master)
     try:
         t_write, attempts, last_error = drill.first_write_through_vip(key, "written-after-kill", t_kill,
@@ -98,3 +103,21 @@ def test_kill_master_then_rejoin():
     ips = lab.node_ips()
     assert _sentinel_master_node(ips) == (new_master, len(lab.nodes()))
     assert lab.vip_holders() == [new_master]
+
+
+@pytest.mark.skipif(not lab_prometheus.enabled(), reason="the scenario's Prometheus runs on Debian 12 + Redis only")
+def test_prometheus_saw_the_failover_and_no_vip_off_the_master():
+    """From the kill above to now (the rejoin and the second converge included), through Prometheus' HTTP API: the
+    failover alert fired, and "VIP not on Sentinel's master" never did (its `for` outlasts a normal failover)."""
+    assert "at" in KILLED, "the kill-master test did not run"
+    deadline = time.monotonic() + ALERT_BOUND_S
+    while not lab_prometheus.firing_between("RedisHAFailover", KILLED["at"], time.time()):
+        assert time.monotonic() < deadline, "RedisHAFailover did not fire within %d s" % ALERT_BOUND_S
+        time.sleep(1)
+    fired = lab_prometheus.firing_between("RedisHAFailover", KILLED["at"], time.time())
+    print("MEASURED: RedisHAFailover firing %.1f s after the kill" % (float(fired[0]["values"][0][0]) - KILLED["at"]))
+    if lab_prometheus.check_metrics_wired(lab.nodes()[-1]):  # else the VIP alert has no series to fire on
+        assert lab_prometheus.query_range("count(redis_ha_check_vip_held)", KILLED["at"], time.time())
+    else:
+        print("NOTE: the watchers do not write the check's metrics (roles/keepalived): RedisHAVipNotOnMaster unchecked")
+    assert not lab_prometheus.firing_between("RedisHAVipNotOnMaster", KILLED["at"], time.time())
