@@ -58,7 +58,7 @@ def status_table(report):
     titles = [title for key, title in COLUMNS]
     cells = [[_cell(row, key) for key, title in COLUMNS] for row in report["nodes"]]
     widths = [max([len(title)] + [len(line[i]) for line in cells]) for i, title in enumerate(titles)]
-    lines = ["  ".join(title.ljust(w) for title, w in zip(titles, widths))]
+    lines = ["  ".join(title.ljust(w) for title, w in zip(titles, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
     lines.append("Sentinel's master: %s" % (report["master"] or "none"))
