@@ -1,7 +1,9 @@
 # redis_ha.sentinel_vip — developer and CI entry points.
 #   make lab    bring up the three-node Docker lab, run playbooks/site.yml, print the status table
 #               (NODES=N: an N-node lab, 3..9; make lab-status / lab-down find it again)
-#   make test   the whole suite (ansible-lint, unit tests with real Redis, collection build, Molecule)
+#   make test   the whole suite (ansible-lint, sanity, ansible-test units, functional tests with real Redis,
+#               collection build, Molecule)
+#   make unit   ansible-test units (tests/unit, pure) and the functional tests (tests/functional, real Redis)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV := $(CURDIR)/.venv
@@ -36,7 +38,17 @@ $(WHEELS)/.downloaded: $(VENV)/.installed
 		pip==24.2 $$(printf -- '-r %s ' $(SANITY_REQUIREMENTS))
 	touch $@
 
-venv: $(VENV)/.installed $(WHEELS)/.downloaded
+# The wheels `ansible-test units --venv` installs (units.txt and ansible.txt of the pinned ansible-core, with its
+# constraints): tests/lint/test_units.py runs ansible-test units offline from the same directory.
+UNITS_REQUIREMENTS = $(VENV)/lib/python3.11/site-packages/ansible_test/_data/requirements
+
+$(WHEELS)/.units-downloaded: $(VENV)/.installed
+	@echo "==> Wheels of ansible-test units' requirements in $(WHEELS)"
+	$(BIN)/pip download --quiet --disable-pip-version-check --only-binary=:all: --dest $(WHEELS) pip==24.2 \
+		-r $(UNITS_REQUIREMENTS)/units.txt -r $(UNITS_REQUIREMENTS)/ansible.txt -c $(UNITS_REQUIREMENTS)/constraints.txt
+	touch $@
+
+venv: $(VENV)/.installed $(WHEELS)/.downloaded $(WHEELS)/.units-downloaded
 
 host-packages:
 	@scripts/ensure-host-packages.sh
@@ -54,11 +66,15 @@ collection: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path build . >/dev/null
 	$(BIN)/ansible-galaxy collection install --force -p .cache/collections $(COLLECTION_TARBALL) >/dev/null
 
+# The static checks; tests/lint/test_units.py (ansible-test units) is make unit's.
 lint: venv host-packages collection
-	$(BIN)/python -m pytest -v tests/lint
+	$(BIN)/python -m pytest -v tests/lint --ignore=tests/lint/test_units.py
 
+# tests/unit: pure unit tests in ansible-test's layout, run by ansible-test units on the built collection
+# (tests/lint/test_units.py); tests/functional: the tests against real redis-server/redis-sentinel processes
+# and ansible-playbook on this machine (pytest).
 unit: venv host-packages collection
-	$(BIN)/python -m pytest -v tests/unit
+	$(BIN)/python -m pytest -v tests/lint/test_units.py tests/functional
 
 molecule: venv image collection lab-clear
 	$(BIN)/python -m pytest -v --capture=tee-sys tests/integration
@@ -70,7 +86,7 @@ suite-clock:
 
 # The whole suite in one pytest run, so its last line is pytest's summary.
 test: suite-clock venv host-packages image collection lab-clear
-	REDIS_HA_SUITE_STARTED=$$(cat .cache/suite-started) $(BIN)/python -m pytest -v --capture=tee-sys tests/lint tests/unit tests/integration
+	REDIS_HA_SUITE_STARTED=$$(cat .cache/suite-started) $(BIN)/python -m pytest -v --capture=tee-sys tests/lint tests/functional tests/integration
 
 # NODES=N (3..9): the number of lab nodes; unset, the Molecule default scenario's three (scripts/lab.sh).
 lab: venv image collection

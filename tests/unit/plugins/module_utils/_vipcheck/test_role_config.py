@@ -6,10 +6,10 @@ import pathlib
 
 import yaml
 
-from role_templates import jinja_env
-from vipcheck_helpers import vc
+from ansible_collections.redis_ha.sentinel_vip.plugins.module_utils._vipcheck import settings as vc
+from ansible_collections.redis_ha.sentinel_vip.tests.unit.role_templates import jinja_env
 
-ROLE = pathlib.Path(__file__).resolve().parents[2] / "roles" / "keepalived"
+ROLE = pathlib.Path(__file__).resolve().parents[5] / "roles" / "keepalived"  # the collection root's
 
 
 def _render(**group_vars):
@@ -18,7 +18,9 @@ def _render(**group_vars):
                   keepalived_master_name="mymaster", keepalived_sentinels=["10.0.0.1:26379", "10.0.0.2:26379"],
                   keepalived_check_redis_user="vipcheck", keepalived_check_redis_password="pw",
                   keepalived_check_sentinel_password="spw", keepalived_check_state_dir="/run/redis-vip-check",
-                  keepalived_check_track_file="/run/redis-vip-check/track")
+                  keepalived_check_track_file="/run/redis-vip-check/track",
+                  keepalived_vips=["10.0.0.100/24"],
+                  sentinel_endpoint="10.0.0.1:26379")  # the sentinel role's fact
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     for name, value in defaults.items():
         if name.startswith("keepalived_check_") and name not in values:

@@ -9,7 +9,7 @@ import pathlib
 
 import pytest
 
-FILTERS = pathlib.Path(__file__).resolve().parents[2] / "plugins" / "filter"
+FILTERS = pathlib.Path(__file__).resolve().parents[4] / "plugins" / "filter"  # the collection root
 
 
 def _load(name):
