@@ -18,7 +18,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# Another lab (a drill scenario's own nodes, an N-node lab: .cache/lab-N) is chosen with
+# Another lab (a drill scenario's own nodes, an N-node lab: .cache/lab-N, the validation scenario's nodes: its tests'
+# conftest.py sets inventories/validation) is chosen with
 # REDIS_HA_LAB_INVENTORY=<inventory folder>.
 INVENTORY = pathlib.Path(os.environ.get("REDIS_HA_LAB_INVENTORY", ROOT / "inventories" / "lab"))
 

@@ -12,19 +12,20 @@ import re
 
 import pytest
 import redis
+import lab
 import valnodes
 
 
 @pytest.fixture(scope="module")
 def ips():
-    return valnodes.node_ips()
+    return lab.node_ips()
 
 
 @pytest.fixture(scope="module")
 def master(ips):
-    named = {valnodes.sentinel_master(ip) for ip in ips.values()}
+    named = {lab.sentinel_master(ip) for ip in ips.values()}  # "ip:port"
     assert len(named) == 1 and None not in named, named
-    return named.pop()
+    return named.pop().rsplit(":", 1)[0]
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +39,13 @@ def test_good_rerun_passes_preflight_changes_nothing_and_prints_no_password():
     assert res.returncode == 0, output[-5000:]
     assert "PLAY [%s]" % valnodes.PREFLIGHT_PLAY in res.stdout
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M)
-    assert sorted(h for h, _ in recap) == sorted(valnodes.nodes()), recap
+    assert sorted(h for h, _ in recap) == sorted(lab.nodes()), recap
     assert all(int(c) == 0 for _, c in recap), "site.yml changed something on a second run: %s" % recap
     assert not valnodes.leaked(output), "passwords in the -vvv output of site.yml: %s" % valnodes.leaked(output)
 
 
 def test_no_password_in_any_command_line():
-    for node in valnodes.nodes():
+    for node in lab.nodes():
         ps = valnodes.node_exec(node, "ps -eww -o user=,pid=,args=")
         assert "redis-server" in ps and "redis-sentinel" in ps and "keepalived" in ps, ps
         assert not valnodes.leaked(ps), "%s: passwords in ps: %s" % (node, valnodes.leaked(ps))
@@ -57,13 +58,13 @@ def test_no_password_in_any_command_line():
     ("/etc/keepalived/keepalived.conf", "root:root"),
 ])
 def test_files_holding_passwords_are_0640_and_owned_by_the_service(path, owner):
-    for node in valnodes.nodes():
+    for node in lab.nodes():
         got = valnodes.node_exec(node, "stat -c '%%U:%%G %%a' %s" % path).strip()
         assert got == "%s 640" % owner, "%s %s: %s" % (node, path, got)
 
 
 def test_services_listen_only_on_the_configured_addresses(ips):
-    allowed = {"127.0.0.1", valnodes.vip()}
+    allowed = {"127.0.0.1", lab.vip()}
     for node, ip in ips.items():
         listening = valnodes.node_exec(node, "ss -Hltn")
         for port in (6379, 26379):
@@ -93,10 +94,10 @@ def test_unauthenticated_and_wrong_password_clients_are_refused(ips):
 
 def test_sentinel_refuses_clients_without_its_password(ips):
     for node, ip in ips.items():
-        anon = valnodes.sentinel_client(ip)
+        anon = valnodes.client(ip, port=lab.sentinel_port())  # no password
         assert valnodes.refusal(anon.ping), "%s: Sentinel answered without its password" % node
         assert valnodes.refusal(lambda: anon.execute_command("SENTINEL", "masters")), node
-        good = valnodes.sentinel_client(ip, valnodes.group_vars()["redis_ha_sentinel_password"])
+        good = lab.sentinel_client(ip)  # the inventory's redis_ha_sentinel_password
         assert good.ping(), node
 
 

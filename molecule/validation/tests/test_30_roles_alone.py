@@ -8,6 +8,7 @@ change of the run (everything else is already as the roles alone want it: the sa
 One run only (suite budget): a second one would repeat the idempotence that this run already shows.
 """
 
+import lab
 import valnodes
 import yaml
 
@@ -20,7 +21,7 @@ def _files(workdir):
     hosts = yaml.safe_load((valnodes.INVENTORY / "hosts.yml").read_text())
     inventory = workdir / "hosts.yml"
     inventory.write_text(yaml.safe_dump(hosts, sort_keys=False))
-    gv = valnodes.group_vars()
+    gv = lab.group_vars()
     plays = [{"name": "Apply the %s role alone" % role, "hosts": "redis_ha", "become": True,
               "gather_facts": role == ROLES[0],
               "vars": {k: v for k, v in gv.items() if k.startswith((role + "_", "redis_ha_"))},
@@ -37,16 +38,16 @@ def _changed_tasks(inventory, playbook):
     assert not valnodes.leaked(output), "passwords in the output of the roles alone: %s" % valnodes.leaked(output)
     report = valnodes.json_report(res.stdout)
     assert [p["play"]["name"] for p in report["plays"]] == ["Apply the %s role alone" % r for r in ROLES]
-    assert sorted(report["stats"]) == sorted(valnodes.nodes()), report["stats"]
+    assert sorted(report["stats"]) == sorted(lab.nodes()), report["stats"]
     return sorted({(t["task"]["name"], host) for p in report["plays"] for t in p["tasks"]
                    for host, result in t["hosts"].items() if result.get("changed")})
 
 
 def test_each_role_alone_converges_with_its_own_and_group_wide_variables_only(tmp_path):
     inventory, playbook = _files(tmp_path)
-    for node in valnodes.nodes():
+    for node in lab.nodes():
         valnodes.node_exec(node, "rm -f %s" % VALIDATOR)
     first = _changed_tasks(inventory, playbook)
     expected = sorted(("Install the configuration validator (the same file as the redis role's)", node)
-                      for node in valnodes.nodes())
+                      for node in lab.nodes())
     assert [(task.split(" : ")[-1], host) for task, host in first] == expected, first

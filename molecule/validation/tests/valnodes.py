@@ -1,14 +1,16 @@
-"""The validation scenario's nodes seen from the control machine (its own helper; tools/lab.py serves the lab).
+"""What the validation scenario's tests need beyond the lab helper tools/lab.py.
 
-Reads inventories/validation (node names, addresses, passwords), runs site.yml with a given inventory and
-extra variables, takes snapshots of what the collection manages on every node (file checksums, owners and
-modes, installed packages, service PIDs), and makes redis-py clients for the ACL users.
+The nodes, their addresses, the inventory's variables, the VIP, Docker and Sentinel's master come from
+tools/lab.py, the one lab helper of every test and tool, pointed at inventories/validation by this folder's
+conftest.py (REDIS_HA_LAB_INVENTORY). Here: site.yml runs with a given inventory and extra variables, snapshots of
+what the collection manages on every node (file checksums, owners and modes, installed packages, service PIDs),
+the bad inventories' cases, leak checks, and redis-py clients for any ACL user or none (lab.py's log in as
+admin/default).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import ipaddress
 import json
 import os
 import pathlib
@@ -24,9 +26,17 @@ from redis.retry import Retry
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 INVENTORY = ROOT / "inventories" / "validation"
+sys.path.insert(0, str(ROOT / "tools"))
+
+import lab  # noqa: E402  (tools/lab.py; conftest.py set REDIS_HA_LAB_INVENTORY before)
+from lab import docker, group_vars, nodes  # noqa: E402
+
+assert lab.INVENTORY.resolve() == INVENTORY, (
+    "tools/lab.py reads %s, not the validation inventory: import valnodes through this folder's conftest.py "
+    "(REDIS_HA_LAB_INVENTORY=%s)" % (lab.INVENTORY, INVENTORY))
+
 BAD = ROOT / "molecule" / "validation" / "bad"
 SITE = ROOT / "playbooks" / "site.yml"
-NETWORK = "redis-val-net"
 PREFLIGHT_PLAY = "Preflight - refuse bad input before any host changes"
 BIN = pathlib.Path(sys.executable).parent
 
@@ -35,15 +45,6 @@ BIN = pathlib.Path(sys.executable).parent
 SNAPSHOT_PATHS = ("/etc", "/usr/local", "/var/lib/dpkg/status")
 # Services of the stack (any unit whose name starts with these), and their main PIDs.
 SERVICE_PATTERNS = ("redis*", "keepalived*")
-
-
-def group_vars() -> dict:
-    return yaml.safe_load((INVENTORY / "group_vars" / "redis_ha.yml").read_text())
-
-
-def nodes() -> list[str]:
-    hosts = yaml.safe_load((INVENTORY / "hosts.yml").read_text())
-    return list(hosts["redis_ha"]["hosts"])
 
 
 def secrets(extra: dict | None = None) -> list[str]:
@@ -69,26 +70,8 @@ def leaked(text: str, extra: dict | None = None) -> list[str]:
     return found
 
 
-def docker(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
-
-
 def node_exec(node: str, script: str, timeout: float = 60) -> str:
     return docker("exec", node, "sh", "-c", script, timeout=timeout).stdout
-
-
-def node_ip(node: str) -> str:
-    info = json.loads(docker("inspect", node).stdout)[0]
-    net = info["NetworkSettings"]["Networks"][NETWORK]
-    return (net.get("IPAMConfig") or {}).get("IPv4Address") or net["IPAddress"]
-
-
-def node_ips() -> dict[str, str]:
-    return {node: node_ip(node) for node in nodes()}
-
-
-def vip() -> str:
-    return str(ipaddress.ip_interface(group_vars()["redis_ha_vips"][0]).ip)
 
 
 # ---- snapshots -----------------------------------------------------------------------------------
@@ -224,7 +207,8 @@ def failures(report: dict) -> list[tuple[str, str, str, str]]:
 
 def client(host: str, username: str | None = None, password: str | None = None, port: int | None = None,
            timeout: float = 2.0) -> redis.Redis:
-    port = port or int(group_vars().get("redis_ha_redis_port", 6379))
+    """A client of a node's Redis (or of another port: lab.sentinel_port()) as any user, or none at all."""
+    port = port or lab.redis_port()
     return redis.Redis(host=host, port=port, username=username, password=password, socket_timeout=timeout,
                        socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
 
@@ -236,22 +220,6 @@ def user_client(host: str, user: str) -> redis.Redis:
                  "replicator": gv["redis_replication_password"], "sentinel": gv["redis_ha_sentinel_user_password"],
                  "vipcheck": gv["redis_ha_check_user_password"]}
     return client(host, username=None if user == "default" else user, password=passwords[user])
-
-
-def sentinel_client(host: str, password: str | None = None) -> redis.Redis:
-    return client(host, password=password, port=int(group_vars().get("redis_ha_sentinel_port", 26379)))
-
-
-def sentinel_master(host: str) -> str | None:
-    cli = sentinel_client(host, group_vars()["redis_ha_sentinel_password"])
-    try:
-        addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", group_vars().get("redis_ha_master_name",
-                                                                                          "mymaster"))
-    except (redis.RedisError, OSError):
-        return None
-    finally:
-        cli.close()
-    return addr[0].decode() if addr else None
 
 
 def refusal(call) -> str | None:

@@ -6,7 +6,7 @@
 # a new group per run. About 12 minutes per run on the 2-core development machine; run it on an otherwise
 # idle machine. Needs `make image collection` first.
 #
-#   scripts/bench-migrate-engine.sh [RUNS] [OUT_DIR]        # default 5 runs into /tmp/migrate-series
+#   tools/bench_migrate_engine.sh [RUNS] [OUT_DIR]        # default 5 runs into /tmp/migrate-series
 set -euo pipefail
 RUNS=${1:-5}
 OUT=${2:-/tmp/migrate-series}

@@ -8,8 +8,8 @@
 # connection is reset); PING_PERIOD=ms sets SENTINEL DEBUG ping-period,
 # LOGLEVEL=debug keeps the Sentinels' reconnect messages (WORKDIR=dir keeps the logs). Root (iptables); traffic stays on loopback. docs/benchmarks.md "Sentinel over TLS".
 #
-#   scripts/bench-sentinel-loopback.sh tls|plain RUNS [server-binary] [sentinel-binary]
-#   CLI=valkey-cli scripts/bench-sentinel-loopback.sh tls 4 valkey-server valkey-sentinel
+#   tools/bench_sentinel_loopback.sh tls|plain RUNS [server-binary] [sentinel-binary]
+#   CLI=valkey-cli tools/bench_sentinel_loopback.sh tls 4 valkey-server valkey-sentinel
 set -euo pipefail
 MODE=$1
 RUNS=${2:-3}

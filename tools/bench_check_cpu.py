@@ -14,7 +14,7 @@ CPU time (user+sys of the child and everything it waited for, from os.wait4) and
       importing redis_vip_check/ (= _vipcheck/) from its byte-compiled __pycache__ copies
       (--no-pyc to leave it out)
 
-Not a test: it prints figures. Usage:  python3 scripts/bench-check-cpu.py [--runs 200]
+Not a test: it prints figures. Usage:  python3 tools/bench_check_cpu.py [--runs 200]
 Everything it starts is stopped at the end (also on Ctrl-C).
 """
 

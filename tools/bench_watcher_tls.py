@@ -3,7 +3,7 @@
 over TLS, against one real redis-server and five real redis-sentinel processes on 127.0.0.1.
 
 Every server listens on a plaintext port AND a TLS port (`tls-auth-clients yes`, certificates from a private
-CA made with the openssl CLI, as in tests/unit/tls_helpers.py); the Sentinels monitor the Redis over TLS
+CA made with the openssl CLI, as in tests/functional/tls_helpers.py); the Sentinels monitor the Redis over TLS
 (`tls-replication yes`). The watcher runs as deployed (launcher + byte-compiled package, `python3 -IS`),
 poll_ms 100, budget_ms 2000, for --seconds, then gets SIGTERM; its CPU (user+sys, os.wait4) is recorded.
 Plaintext and TLS runs alternate, --runs of each. Prints the median and max CPU per mode and their ratio.
@@ -11,7 +11,7 @@ With --no-pool two more modes run the same watcher with its connection pool disa
 script only: a new connection, and TLS handshake, to every server at every poll, as before the pool), to
 show what it saves.
 
-Usage:  python3 scripts/bench-watcher-tls.py [--runs 5] [--seconds 20]
+Usage:  python3 tools/bench_watcher_tls.py [--runs 5] [--seconds 20]
 Everything it starts is stopped at the end.
 """
 
@@ -26,7 +26,7 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "unit"))
+sys.path.insert(0, str(ROOT / "tests" / "functional"))
 
 from tls_helpers import call, make_pki  # noqa: E402
 from vipcheck_helpers import (ADMIN_PW, CHECK_PW, CHECK_SCRIPT, CHECK_USER, NODE_PYTHON, SENTINEL_PW,  # noqa: E402
