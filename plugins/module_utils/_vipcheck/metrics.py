@@ -17,6 +17,7 @@ from .verdict import DEMOTE
 REASONS = ("master_confirmed", "promoted_by_leader", "deposed", "not_master", "sentinels_disagree",
            "sentinels_unreachable", "redis_unreachable", "internal_error")
 REFRESH_S = 1.0
+HELD_TTL_S = 0.5  # the VIPs this host carries are read from /proc at most this often
 
 
 def reason_label(result):
@@ -86,7 +87,7 @@ def _escape(value):
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render(settings, result, fence, feed, last_change):
+def render(settings, result, fence, feed, last_change, held):
     """The textfile's content (without the evaluation time, which render_time adds)."""
     name = 'master_name="%s"' % _escape(settings["master_name"])
     lines = []
@@ -106,7 +107,7 @@ def render(settings, result, fence, feed, last_change):
             (("configured", "configured"), ("answered", "answered"), ("agreeing", "agreeing"),
              ("required", "required"))])
     metric("redis_ha_check_vip_held", "gauge", "1 when this node carries the VIP.",
-           [(['vip="%s"' % _escape(v)], int(h)) for v, h in sorted(vips_held(settings.get("vips") or []).items())])
+           [(['vip="%s"' % _escape(v)], int(h)) for v, h in sorted(held.items())])
     metric("redis_ha_check_last_change_timestamp_seconds", "gauge", "Unix time of the last verdict change.",
            [([], "%.3f" % last_change)])
     up = sum(1 for sub in feed.subs if sub.state == "reading") if feed is not None else 0
@@ -127,12 +128,18 @@ class Metrics(object):
         self.settings = settings
         self.last_lines, self.last_write, self.verdict = None, 0.0, None
         self.last_change = time.time()
+        self.held, self.held_at = {}, None
+
+    def _held(self, now):
+        if self.held_at is None or now - self.held_at >= HELD_TTL_S:
+            self.held, self.held_at = vips_held(self.settings.get("vips") or []), now
+        return self.held
 
     def update(self, result, elapsed_s, fence=None, feed=None):
         if result["verdict"] != self.verdict:
             self.verdict, self.last_change = result["verdict"], time.time()
-        lines = render(self.settings, result, fence, feed, self.last_change)
         now = time.monotonic()
+        lines = render(self.settings, result, fence, feed, self.last_change, self._held(now))
         if lines == self.last_lines and now - self.last_write < REFRESH_S:
             return None
         name = 'master_name="%s"' % _escape(self.settings["master_name"])
