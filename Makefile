@@ -4,6 +4,8 @@
 #   make test   the whole suite (ansible-lint, sanity, ansible-test units, functional tests with real Redis,
 #               collection build, Molecule)
 #   make unit   ansible-test units (tests/unit, pure) and the functional tests (tests/functional, real Redis)
+#   make lint   the static checks alone (ansible-lint, ansible-test sanity for ansible-core 2.18 and 2.19, docs)
+#   make docs   the docs site into build/docs/html
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV := $(CURDIR)/.venv
@@ -15,7 +17,7 @@ export PY_COLORS := 0
 export ANSIBLE_FORCE_COLOR := 0
 COLLECTION_TARBALL = $(CURDIR)/build/redis_ha-sentinel_vip-$(shell sed -n 's/^version: *//p' galaxy.yml).tar.gz
 
-.PHONY: help suite-clock venv host-packages docker image collection lint unit molecule test lab lab-status lab-down lab-clear clean
+.PHONY: help suite-clock venv host-packages docker image collection lint docs unit molecule test lab lab-status lab-down lab-clear clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -26,16 +28,27 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# The older ansible-core of the support matrix (requirements-ansible-2.18.txt, with the `ansible` 11.x
+# collections): tests/lint runs ansible-test sanity, the offline install and the syntax check with it too.
+VENV_218 := $(CURDIR)/.cache/ansible-2.18
+
+$(VENV_218)/.installed: requirements-ansible-2.18.txt
+	@echo "==> Python virtualenv $(VENV_218) (ansible-core 2.18, pinned requirements-ansible-2.18.txt)"
+	python3 -m venv $(VENV_218)
+	$(VENV_218)/bin/pip install --quiet --disable-pip-version-check -r requirements-ansible-2.18.txt
+	touch $@
+
 # The wheels ansible-test installs into its own sanity virtualenvs, exactly as its requirement files in
-# the pinned ansible-core pin them, and the pip it bootstraps there (24.2 for ansible-core 2.19):
+# each ansible-core of the matrix pin them, and the pip it bootstraps there (24.2 for 2.18 and 2.19):
 # tests/lint/test_sanity.py runs ansible-test sanity offline from this directory.
 WHEELS := $(CURDIR)/.cache/wheels
-SANITY_REQUIREMENTS = $(VENV)/lib/python3.11/site-packages/ansible_test/_data/requirements/sanity.*.txt
+SANITY_REQUIREMENTS = lib/python3.11/site-packages/ansible_test/_data/requirements/sanity.*.txt
 
-$(WHEELS)/.downloaded: $(VENV)/.installed
+$(WHEELS)/.downloaded: $(VENV)/.installed $(VENV_218)/.installed
 	@echo "==> Wheels of ansible-test sanity's requirements in $(WHEELS)"
-	$(BIN)/pip download --quiet --disable-pip-version-check --only-binary=:all: --dest $(WHEELS) \
-		pip==24.2 $$(printf -- '-r %s ' $(SANITY_REQUIREMENTS))
+	for venv in $(VENV) $(VENV_218); do \
+		$(BIN)/pip download --quiet --disable-pip-version-check --only-binary=:all: --dest $(WHEELS) \
+			pip==24.2 $$(printf -- '-r %s ' $$venv/$(SANITY_REQUIREMENTS)); done
 	touch $@
 
 # The wheels `ansible-test units --venv` installs (units.txt and ansible.txt of the pinned ansible-core, with its
@@ -69,6 +82,10 @@ collection: venv
 # The static checks; tests/lint/test_units.py (ansible-test units) is make unit's.
 lint: venv host-packages collection
 	$(BIN)/python -m pytest -v tests/lint --ignore=tests/lint/test_units.py
+
+# The docs site (antsibull-docs + Sphinx, no network) into build/docs/html; make test builds and link-checks it.
+docs: venv collection
+	$(BIN)/python docs/site/build.py
 
 # tests/unit: pure unit tests in ansible-test's layout, run by ansible-test units on the built collection
 # (tests/lint/test_units.py); tests/functional: the tests against real redis-server/redis-sentinel processes

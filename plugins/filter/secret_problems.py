@@ -9,7 +9,7 @@ import re
 DOCUMENTATION = r"""
 name: secret_problems
 short_description: What is wrong with some secrets, naming the variables and never their values
-version_added: 0.2.0
+version_added: "1.0.0"
 description:
   - Examines secrets given as a mapping of variable name to value (C(none) when unset) and returns one
     message per bad variable (not set, not a string, empty, a line break, the example placeholder,

@@ -11,7 +11,7 @@ import re
 DOCUMENTATION = r"""
 name: status_report
 short_description: The status of a redis_ha group from what playbooks/status.yml read on each node
-version_added: 0.2.0
+version_added: "1.0.0"
 description:
   - Given the inventory's host variables after the first play of C(playbooks/status.yml), returns the group's
     master (the address most nodes' Sentinels name), the holders of each VIP and one row per node with engine and

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: status_table
 short_description: A redis_ha group's status (the status_report filter's result) as a fixed-width table
-version_added: 0.2.0
+version_added: "1.0.0"
 description:
   - One line per node (node, engine and version, role, the master its Sentinel names, the VIPs it holds, replication
     offset lag in bytes, the VIP check's verdict, the exporters' units, the check's reason), then the master and

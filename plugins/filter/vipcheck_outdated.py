@@ -10,7 +10,7 @@ import os
 DOCUMENTATION = r"""
 name: vipcheck_outdated
 short_description: Files of the check's package that are missing or differ on a node
-version_added: 0.2.0
+version_added: "1.0.0"
 description:
   - The keepalived role (the check) and the redis role (the start-up guard) install this collection's
     private package C(plugins/module_utils/_vipcheck) on every node. Given what C(ansible.builtin.find)

@@ -9,7 +9,7 @@ import ipaddress
 DOCUMENTATION = r"""
 name: vrid_clashes
 short_description: Hosts of other VRRP groups using the same virtual router id on the same network
-version_added: 0.2.0
+version_added: "1.0.0"
 description:
   - Given the inventory's host variables, returns the hosts outside the group whose
     C(keepalived_virtual_router_id) equals O(router_id) and one of whose C(keepalived_vips) (else the

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: weight_problems
 short_description: Pairs of nodes where a failing node's VRRP priority is not below a passing node's
-version_added: 0.2.0
+version_added: "1.0.0"
 description:
   - keepalived adds a positive track script weight while the script passes and a negative one while it
     fails, and clamps the result to 1..254; weight 0 puts a failing node in FAULT instead.

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: redis_auth_check
 short_description: Tell which credentials a running Redis or Sentinel accepts (read only)
-version_added: "0.1.0"
+version_added: "1.0.0"
 description:
   - Sends C(AUTH) (with the user when given) for each entry of I(credentials) to I(login_host) at the
     entry's port, all at once within I(timeout), and sorts the entries by the answer. Nothing is changed.

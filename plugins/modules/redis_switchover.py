@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: redis_switchover
 short_description: Planned zero-loss switchover of a Sentinel-managed Redis or Valkey master
-version_added: "0.1.0"
+version_added: "1.0.0"
 description:
   - Performs a planned switchover of the group that the Sentinels in I(sentinels) monitor as I(master_name),
     in one module run so that the write pause stays short (C(playbooks/switchover.yml)). The sequence follows.
