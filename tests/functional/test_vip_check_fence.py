@@ -1,11 +1,13 @@
 """The watcher's write fence (issue 28): a master whose check hears no Sentinel of another node pauses its writes
 within fence_ms of an evaluation, lifts the pause as soon as the majority names it master again, and lets it lapse
 after fence_hold_ms otherwise; one silent Sentinel never pauses anything. Real processes: the session's cluster
-(conftest); "another node's Sentinel" is any but the first (local_sentinel), silenced by SIGSTOP like a partition
-that drops packets."""
+(conftest); "another node's Sentinel" is any but the first (local_sentinel), cut off as the drill's partition does
+(iptables DROP, here on loopback: the suite runs as root); a stopped Sentinel (SIGSTOP) is no partition: its
+host's TCP stack still acknowledges."""
 
 import contextlib
 import pathlib
+import subprocess
 import sys
 import threading
 import time
@@ -16,6 +18,7 @@ from test_vip_check_watcher import _start, _stop, _wait_content  # noqa: E402
 from vipcheck_helpers import admin  # noqa: E402
 
 FENCE_MS, HOLD_MS = 80, 3000
+RULE_TAG = "redis-ha-fence-test"
 
 
 class Writer(threading.Thread):
@@ -56,15 +59,22 @@ def _fenced(tmp_path):
     return values["redis_ha_check_fenced"], values["redis_ha_check_fences_total"]
 
 
-def _silence(sentinels):
+def _iptables(action, sentinels):
+    """Drop (or stop dropping) loopback packets to and from these Sentinels' ports: a partition, as the drill's."""
     for s in sentinels:
-        s.sigstop()
+        for direction in ("--dport", "--sport"):
+            subprocess.run(["iptables", action, "INPUT", "-i", "lo", "-p", "tcp", direction, str(s.port), "-m",
+                            "comment", "--comment", RULE_TAG, "-j", "DROP"], check=action == "-I",
+                           capture_output=True, timeout=10)
+
+
+def _silence(sentinels):
+    _iptables("-I", sentinels)
     return time.monotonic()
 
 
 def _resume(sentinels):
-    for s in sentinels:
-        s.sigcont()
+    _iptables("-D", sentinels)
     return time.monotonic()
 
 
@@ -113,6 +123,24 @@ def test_one_silent_sentinel_of_another_node_never_pauses(tmp_path, cluster):
         time.sleep(1.5)
         end = _resume(cluster.sentinels[1:2])
         gap = writer.gaps(start, end)
+    assert "writes paused" not in logs[0], logs[0]
+    assert gap < 0.3, gap
+
+
+def test_stalled_sentinels_whose_hosts_answer_never_pause(tmp_path, cluster):
+    """Both other Sentinels stopped (SIGSTOP: a Sentinel busy writing its config, or starved of CPU): their hosts'
+    TCP stacks still acknowledge the requests, so this is no partition."""
+    logs = []
+    with _watched_writes(tmp_path, cluster, logs) as writer:
+        for s in cluster.sentinels[1:]:
+            s.sigstop()
+        start = time.monotonic()
+        try:
+            time.sleep(1.0)
+        finally:
+            for s in cluster.sentinels[1:]:
+                s.sigcont()
+        gap = writer.gaps(start, time.monotonic())
     assert "writes paused" not in logs[0], logs[0]
     assert gap < 0.3, gap
 

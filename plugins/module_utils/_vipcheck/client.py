@@ -15,6 +15,7 @@ from .transport import Conn
 _monotonic = time.monotonic
 
 _CONNECTING, _SENDING, _READING, _DONE, _ABANDONED = 0, 1, 2, 3, 4
+_UNREACHABLE = (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT, errno.EHOSTDOWN)
 
 
 class Exchange(object):
@@ -56,6 +57,17 @@ class Exchange(object):
     @property
     def done(self):
         return self.state == _DONE
+
+    def host_unreachable(self):
+        """True while nothing shows that the peer's host is reachable: no TCP connection yet, what was sent not
+        acknowledged by its TCP stack, or an error only a network fault gives. A refused or reset connection, or a
+        request the host has acknowledged but its server not answered (busy, stalled), shows that it is up."""
+        if self.state == _DONE:
+            return self.error is not None and getattr(self.error, "errno", None) in _UNREACHABLE
+        conn = self._conn
+        if conn is None or not (conn.open or conn._shaking):
+            return True
+        return conn.unacked() != 0
 
     def _release(self, poller, fdmap, keep=False):
         """Stop polling the connection; keep it in the pool (``keep``) or close it."""

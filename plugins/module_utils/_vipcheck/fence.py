@@ -6,8 +6,10 @@
 A master cut off from the other nodes keeps acknowledging writes that the majority's new master never gets,
 until its check gives up on the silent Sentinels (the budget) and the VIP leaves, and for direct clients until
 ``min-replicas-max-lag`` lets Redis refuse them itself (about max-lag + 1 s). The fence closes that window:
-when the local Redis is master and no Sentinel of another node has answered ``fence_ms`` into an evaluation,
-the watcher sends ``CLIENT PAUSE <fence_hold_ms> WRITE``. Paused writes wait, they are not refused, so a
+when the local Redis is master and no Sentinel of another node has answered ``fence_ms`` into an evaluation, nor
+has its host shown that it is reachable (its TCP stack acknowledged the request, or refused the connection: a
+Sentinel that is busy writing its config or starved of CPU is not a partition), the watcher sends
+``CLIENT PAUSE <fence_hold_ms> WRITE``. Paused writes wait, they are not refused, so a
 false alarm only delays them:
 
 * the moment Sentinels of other nodes answer again and enough of them (``required``) name this node master,
@@ -79,7 +81,7 @@ class Fence(object):
             return
         for i in self.remote:
             ex = rnd.sent_exs[i]
-            if ex.done and ex.result and ex.result["status"] in ANSWERED:
+            if (ex.done and ex.result and ex.result["status"] in ANSWERED) or not ex.host_unreachable():
                 return
         if self._command(["CLIENT", "PAUSE", str(self.hold_ms), "WRITE"], rnd.pool):
             self.armed, self.paused_at = False, _monotonic()

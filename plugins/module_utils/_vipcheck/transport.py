@@ -144,6 +144,17 @@ class Conn(object):
             data += self.sock.recv(65536)
         return data
 
+    def unacked(self):
+        """Bytes sent that the peer's TCP stack has not acknowledged yet (SIOCOUTQ), -1 when unknown. The kernel
+        acknowledges what a stalled or busy server has not read: 0 shows the host is up and reachable."""
+        import fcntl
+        import struct
+        import termios
+        try:
+            return struct.unpack("i", fcntl.ioctl(self.fd, termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        except OSError:
+            return -1
+
     def close(self):
         self.sock.close()
 
