@@ -5,7 +5,8 @@ ansible-test sanity covers 3.11 only here (the controller's Python; no 3.13 on a
 image: every Python file of plugins/ byte-compiles with warnings as errors (3.12+ warns on what will break),
 the check's launcher runs as keepalived runs it (python3 -IS, its package beside it) and answers "do not hold
 the VIP" (exit 1) for a Redis and Sentinels that refuse connections, and every module of the collection runs
-through Ansible on the node (docker connection) and fails cleanly on a refused port: no traceback."""
+through Ansible on the node (docker connection), with each ansible-core of the matrix, and fails cleanly on a
+refused port: no traceback."""
 
 import json
 import os
@@ -17,6 +18,8 @@ import sys
 import uuid
 
 import pytest
+
+from support_matrix import ANSIBLE_CORE
 
 BIN = pathlib.Path(sys.executable).parent
 IMAGES = {"3.11": "redis-ha/debian12:latest", "3.13": "redis-ha/debian13:latest"}
@@ -82,25 +85,28 @@ def test_check_launcher_runs_as_keepalived_runs_it(nodes, version):
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def _play(tmp_path, hosts, installed_collections):
-    """Run every module once on each node (one play, the nodes in parallel); {host: {module: result}}."""
+def _play(tmp_path, hosts, installed_collections, bin_dir):
+    """Run every module once on each node (one play, the nodes in parallel) with the ansible-playbook of
+    bin_dir; {host: {module: result}}."""
     tasks = [{"name": module, "redis_ha.sentinel_vip." + module: args, "register": module, "ignore_errors": True}
              for module, args in MODULES.items()]
     tasks.append({"name": "results", "ansible.builtin.debug": {"msg": {m: "{{ %s }}" % m for m in MODULES}}})
     play = [{"name": "modules", "hosts": "all", "gather_facts": False, "tasks": tasks}]
     (tmp_path / "play.yml").write_text(json.dumps(play))
-    env = {"PATH": "%s:/usr/bin:/bin" % BIN, "HOME": str(tmp_path), "ANSIBLE_STDOUT_CALLBACK": "json",
-           "ANSIBLE_COLLECTIONS_PATH": "%s:%s" % (installed_collections, BIN.parent / "lib/python3.11/site-packages"),
+    env = {"PATH": "%s:/usr/bin:/bin" % bin_dir, "HOME": str(tmp_path), "ANSIBLE_STDOUT_CALLBACK": "json",
+           "ANSIBLE_COLLECTIONS_PATH": "%s:%s" % (installed_collections, bin_dir.parent / "lib/python3.11/site-packages"),
            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp")}
-    run = subprocess.run([str(BIN / "ansible-playbook"), "-i", ",".join(hosts) + ",", "-c", "community.docker.docker",
+    run = subprocess.run([str(bin_dir / "ansible-playbook"), "-i", ",".join(hosts) + ",", "-c", "community.docker.docker",
                           "-e", "ansible_python_interpreter=/usr/bin/python3", "play.yml"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return {host: result["msg"] for host, result in json.loads(run.stdout)["plays"][0]["tasks"][-1]["hosts"].items()}
 
 
-def test_modules_run_on_the_node_python(nodes, installed_collections, tmp_path):
-    for host, results in _play(tmp_path, list(nodes.values()), installed_collections).items():
+@pytest.mark.parametrize("core", sorted(ANSIBLE_CORE))
+def test_modules_run_on_the_node_python(nodes, installed_collections, tmp_path, core):
+    """Each module through each ansible-core of the matrix (its AnsiballZ) on each node Python."""
+    for host, results in _play(tmp_path, list(nodes.values()), installed_collections, ANSIBLE_CORE[core]).items():
         assert set(results) == set(MODULES), host
         for module, result in results.items():
             text = json.dumps(result)
