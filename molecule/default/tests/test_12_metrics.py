@@ -59,6 +59,24 @@ def test_exporters_reach_their_targets(host):
     assert node["node_textfile_scrape_error"] == "0"
 
 
+def test_the_exporters_were_refused_nothing():
+    """Everything the exporters send is granted: no ACL denial of their user from the node itself (127.0.0.1) in
+    any server's or Sentinel's ACL LOG (the test below makes denials of its own, from the control machine)."""
+    user = lab.group_vars().get("redis_ha_metrics_user", "redis_exporter")
+    for ip in lab.node_ips().values():
+        sentinel = lab.sentinel_client(ip, timeout=3)
+        for log in (lab.redis_client(ip, timeout=3).execute_command("ACL", "LOG"),
+                    sentinel.execute_command("ACL", "LOG")):
+            entries = [{_text(k): _text(v) for k, v in (e.items() if isinstance(e, dict) else zip(e[0::2], e[1::2]))}
+                       for e in log]
+            refused = [e for e in entries if e["username"] == user and "addr=127.0.0.1:" in e["client-info"]]
+            assert not refused, (ip, refused)
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def test_exporter_acl_users_allow_only_what_the_exporter_sends():
     """The server's user: INFO, no CONFIG GET (masterauth), no data; Sentinel's: SENTINEL MASTERS, no changes."""
     ip = lab.node_ips()[lab.nodes()[0]]
