@@ -1,4 +1,4 @@
-"""A HOME for ansible-test that works offline (tests/lint/test_units.py; the same set-up as test_sanity.py's).
+"""A HOME for ansible-test that works offline (tests/lint/test_sanity.py and test_units.py).
 
 ansible-test bootstraps pip in the virtual environments it makes with a get-pip.py it downloads unless it finds
 ~/.ansible/test/cache/get_pip_<version>.py: offline_get_pip.py stands in for it, with the pip wheel beside it.

@@ -9,32 +9,19 @@ that directory (no-index) and offline_get_pip.py stands in for the get-pip.py it
 its virtual environments there, so a second run does not build them again.
 """
 
-import pathlib
-import shutil
 import subprocess
 
 import pytest
 
+from offline_home import offline_home
 from support_matrix import ANSIBLE_CORE, ROOT
-
-WHEELS = ROOT / ".cache" / "wheels"
-PIP_VERSION = "24.2"  # ansible-test's get_venv_packages() for ansible-core 2.18 and 2.19
 
 
 def _offline_home(version):
-    """ansible-test's HOME for one ansible-core version (it keeps its sanity virtualenvs there)."""
-    home = ROOT / ".cache" / ("ansible-test-home" if version == "2.19" else "ansible-test-home-" + version)
-    cache = home / ".ansible" / "test" / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    shutil.copy(pathlib.Path(__file__).with_name("offline_get_pip.py"),
-                cache / ("get_pip_%s.py" % PIP_VERSION.replace(".", "_")))
-    wheel = sorted(WHEELS.glob("pip-%s-*.whl" % PIP_VERSION))
-    assert wheel, "no pip %s wheel in %s: run make venv" % (PIP_VERSION, WHEELS)
-    shutil.copy(wheel[0], cache / wheel[0].name)
-    pip_conf = home / ".config" / "pip" / "pip.conf"
-    pip_conf.parent.mkdir(parents=True, exist_ok=True)
-    pip_conf.write_text("[global]\nno-index = true\nfind-links = %s\ndisable-pip-version-check = true\n" % WHEELS)
-    return home
+    """ansible-test's HOME for one ansible-core version (it keeps its sanity virtualenvs there), set up offline by
+    offline_home.py (pip from offline_get_pip.py, pip.conf on .cache/wheels)."""
+    name = "ansible-test-home" if version == "2.19" else "ansible-test-home-" + version
+    return offline_home(ROOT / ".cache" / name)
 
 
 @pytest.mark.parametrize("version", sorted(ANSIBLE_CORE))
