@@ -80,3 +80,17 @@ def test_unreachable_sentinels_reason(tmp_path, cluster):
         _stop(proc)
     assert found[("redis_ha_check_reason", "sentinels_unreachable")] == 1
     assert found[("redis_ha_check_sentinels", "answered")] == 0
+
+
+def test_an_unwritable_metrics_file_is_reported_once(tmp_path, cluster):
+    path = tmp_path / "missing-folder" / "redis_ha_check.prom"
+    proc, track = _start(tmp_path, cluster, metrics_file=str(path))
+    try:
+        time.sleep(2.0)  # about 40 evaluations, 2 due writes
+        alive = proc.poll() is None
+        held = track.read_bytes()
+    finally:
+        _stop(proc)
+    log = proc.stderr.read()
+    assert alive and held == b"0\n", log  # the verdict does not depend on the metrics
+    assert log.count("metrics file not written") == 1, log

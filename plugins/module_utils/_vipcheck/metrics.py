@@ -136,12 +136,13 @@ class Metrics(object):
         return self.held
 
     def update(self, result, elapsed_s, fence=None, feed=None):
+        """Write the file when due: None when written, the error text when not, False when not due."""
         if result["verdict"] != self.verdict:
             self.verdict, self.last_change = result["verdict"], time.time()
         now = time.monotonic()
         lines = render(self.settings, result, fence, feed, self.last_change, self._held(now))
         if lines == self.last_lines and now - self.last_write < REFRESH_S:
-            return None
+            return False  # nothing written: no news
         name = 'master_name="%s"' % _escape(self.settings["master_name"])
         text = "\n".join(lines + [
             "# HELP redis_ha_check_evaluation_seconds Duration of the last evaluation.",

@@ -70,14 +70,17 @@ class _Extras(object):
         if self.fence is not None and previous is not None and previous.fence is not None:
             self.fence.paused_at, self.fence.total = previous.fence.paused_at, previous.fence.total
         self.metrics = Metrics(settings) if settings.get("metrics_file") else None
+        self.problem = None
 
     def after(self, result, pool, feed, t0):
         if self.fence is not None and "redis" in result:
             self.fence.after(result, pool)
         if self.metrics is not None:
             problem = self.metrics.update(result, _monotonic() - t0, self.fence, feed)
-            if problem:
-                sys.stderr.write("vip_check: metrics file not written: %s\n" % problem)
+            if problem != self.problem and problem is not False:  # each new problem once, not every poll
+                self.problem = problem
+                if problem:
+                    sys.stderr.write("vip_check: metrics file not written: %s\n" % problem)
 
 
 def config_stamp(path):
