@@ -76,13 +76,16 @@ import setup_delay  # noqa: E402
 ROOT = lab.ROOT
 FAULTS = ("kill-master", "power-off", "kill-redis-server", "switchover", "rolling-restart", "migrate-engine",
           "sentinel-failover", "stop-keepalived", "crash-keepalived", "stale-old-master", "partition", "stop-sentinel",
-          "crash-restart", "restart-empty", "freeze-redis", "kill-replica", "rotate-certs", "handler-restarts")
+          "crash-restart", "restart-empty", "freeze-redis", "kill-replica", "rotate-certs", "handler-restarts",
+          "restart-sentinels", "cpu-load")
 DEFAULT_FAULTS = ("kill-master", "kill-redis-server", "switchover", "stale-old-master", "partition", "stop-sentinel",
                   "crash-keepalived")
 CADENCE_S = 0.02          # one write attempt every 20 ms
 WRITE_TIMEOUT_S = 0.2     # client socket / connect timeout (short, as an application would set it)
 POLL_S = 0.05             # Sentinel / role poll period of the monitor
 BASE_KEYS = 2000          # keys written before the fault; every node must hold all of them after the run
+CPU_LOAD_S, CPU_LOOPS = 20, 4  # cpu-load: busy loops on the master for this long (the watcher's CPU is stressed)
+SENTINEL_GAP_S = 2.0      # restart-sentinels: pause between two nodes' Sentinel restarts
 FREEZE_S = 6.0            # freeze-redis: seconds between SIGSTOP and SIGCONT
 SETUP_DELAY_US = None     # --setup-delay-us: microseconds each node holds incoming SYN/RST packets (None: off)
 QUIET_S = 2.0             # an "error-free period" must last at least this long up to the end of the run
@@ -432,13 +435,28 @@ def inject(fault: str, master: str, ips: dict, note: dict, failover_s: float = 6
         note["playbook_rc"] = run_playbook("site.yml" if site else fault.replace("-", "_") + ".yml")
         note["playbook_s"] = round(now() - t, 2)
         return t
+    if fault == "restart-sentinels":
+        t = now()
+        for node in ips:  # one node at a time, each back before the next (as the handlers do)
+            _exec(node, "systemctl", "restart", lab.units()["sentinel"], timeout=60)
+            time.sleep(SENTINEL_GAP_S)
+        return t
+    if fault == "cpu-load":
+        t = now()
+        lab.docker("exec", "-d", master, "sh", "-c", "for i in $(seq %d); do timeout %d sh -c 'while :; do :; done' & "
+                   "done; wait" % (CPU_LOOPS, CPU_LOAD_S))
+        note.update(cpu_load_s=CPU_LOAD_S, busy_loops=CPU_LOOPS)
+        return t
     if fault == "partition":
         t = now()
-        # The cut is the moment the rules are in, read inside the node (the same clock as ours: one kernel); the
-        # docker exec that puts them there starts 0.05-0.3 s earlier on a busy machine.
-        out = _exec(master, "sh", "-c", partition_rules(master, ips, "-I") + "; date +%s.%N").stdout.split()
-        t_cut = float(out[-1]) - (time.time() - now()) if out else t
+        # The cut is read inside the node (the same clock as ours: one kernel) just before the first rule goes in
+        # (the docker exec starts 0.05-0.3 s earlier on a busy machine); putting the four rules in takes a few ms.
+        out = _exec(master, "sh", "-c", "date +%s.%N; " + partition_rules(master, ips, "-I") + "; date +%s.%N")
+        stamps = [float(x) for x in out.stdout.split()[-2:]] if out.returncode == 0 else []
+        offset = time.time() - now()
+        t_cut = stamps[0] - offset if len(stamps) == 2 else t
         note["cut_after_exec_s"] = round(t_cut - t, 3)
+        note["cut_rules_s"] = round(stamps[1] - stamps[0], 3) if len(stamps) == 2 else None
         return t_cut
     if fault == "stale-old-master":
         lab.docker("kill", master)
@@ -683,6 +701,7 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
         note["setup_delay_us"] = SETUP_DELAY_US
         note["refused_connect_us"] = setup_delay.install(running, SETUP_DELAY_US, ips[running[1]])
     run_id = uuid.uuid4().hex[:8]
+    fences = fence_log.FenceLog(time.time() - 1)
     base_synced = write_base_keys(ips[master], run_id)
     writer, monitor = Writer(run_id, wait_replicas), Monitor(ips)
     # partition: a second client writes straight to the master's own address, as a client that bypasses
@@ -703,6 +722,9 @@ def one_run(fault: str, observe_s: float, out: pathlib.Path | None, index: int, 
     finally:
         stop_threads(writer, monitor, *([direct] if direct else []))
     t_end = now()
+    fences.collect([n for n, ip in lab.node_ips().items() if ip])
+    epoch_fault = t_fault + (time.time() - now())  # [node, s after the fault] of every write pause of a watcher
+    note["fence_pauses"] = [[node, round(epoch - epoch_fault, 2)] for node, epoch in fences.pauses()]
     if direct:
         acked = [w for w in direct.results if w["ok"] and w["t0"] >= t_fault]
         note["direct_last_ack_after_fault_s"] = round(max(w["t1"] for w in acked) - t_fault, 3) if acked else 0.0
@@ -851,9 +873,10 @@ def drill(faults, runs=1, observe_s=25.0, out=None, setup: dict = OURS, partial=
             progress("== %s%s run %d/%d (observed %.0f s)" % (setup["title"], fault, i, runs, observe_s))
             r = one_run(fault, observe_s, out, i, setup=setup, wait_replicas=wait_replicas)
             progress("   recovery %s s (first ok after a failure %s s), failed %.3f s, lost %s, deposed acks %s, served by %s,"
-                     " replica keys lost %s, rejoin %s s" % (
+                     " replica keys lost %s, rejoin %s s, write pauses %s" % (
                          r["recovery_s"], r["first_ok_after_failure_s"], r["failed_s"], r["lost_acked"],
-                         r["deposed_acks"], r["served_by"], r.get("replica_keys_lost"), r.get("rejoin_s")))
+                         r["deposed_acks"], r["served_by"], r.get("replica_keys_lost"), r.get("rejoin_s"),
+                         r.get("fence_pauses")))
             results.append(r)
             if partial:
                 partial(results)
