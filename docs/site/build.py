@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SITE = pathlib.Path(__file__).resolve().parent
 OUT = ROOT / "build" / "docs"
 GUIDES = ["README.md"] + ["docs/%s.md" % name for name in (
-    "failover", "data-safety", "engines", "check", "validation", "observability", "benchmarks",
+    "failover", "data-safety", "engines", "lifecycle", "check", "validation", "observability", "benchmarks",
     "benchmarks-history")]
 LINK = re.compile(r"(\]\()([^)\s]+)(\))")
 

@@ -4,9 +4,11 @@ src names a file of the site and, with #anchor, an id in that file. Links out of
 network); build.py already refused guide links to files the repository does not have."""
 
 import html.parser
+import importlib.util
 import pathlib
 import subprocess
 import sys
+import tarfile
 import urllib.parse
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -53,6 +55,18 @@ def _broken_links():
             elif url.fragment and target.suffix == ".html" and url.fragment not in _parse(target).ids:
                 broken.append("%s: %s (no such anchor)" % (page.relative_to(HTML), link))
     return broken
+
+
+def test_every_shipped_page_is_a_guide(collection_tarball):
+    """Each Markdown page the tarball ships (README.md, docs/*.md) is a guide of the site."""
+    spec = importlib.util.spec_from_file_location("docs_site_build", ROOT / "docs" / "site" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    guides = set(build.GUIDES)
+    with tarfile.open(collection_tarball) as tar:
+        shipped = {name for name in tar.getnames() if name == "README.md" or
+                   (name.startswith("docs/") and name.count("/") == 1 and name.endswith(".md"))}
+    assert shipped == guides, "docs/site/build.py GUIDES and docs/site/index.rst: add %s" % (shipped - guides)
 
 
 def test_docs_site_builds_and_its_links_resolve(installed_collections):
