@@ -125,8 +125,7 @@ def test_check_metrics_reach_node_exporter(host):
     """The VIP check's watcher writes its textfile (the keepalived role's side of redis_ha_metrics) and
     node_exporter serves it: the verdict with the group's master name, refreshed at least once a second."""
     node_name = host.backend.get_hostname()
-    if not lab_prometheus.check_metrics_wired(node_name, DEFAULTS["metrics_textfile_group"]):
-        pytest.skip("the watcher does not run with group %s (roles/keepalived)" % DEFAULTS["metrics_textfile_group"])
+    assert lab_prometheus.check_metrics_wired(node_name, DEFAULTS["metrics_textfile_group"])
     node = _scrape(host, "node")
     verdict = [name for name in node if name.startswith("redis_ha_check_verdict{")]
     assert len(verdict) == 1 and 'master_name="%s"' % lab.master_name() in verdict[0], verdict
@@ -146,6 +145,17 @@ def test_prometheus_scrapes_every_target_up():
         time.sleep(1)
     assert set(up) == wanted, up
     assert all(value == 1 for value in up.values()), up
+    # the VIP check's own metrics through node_exporter: every node's verdict, exactly one VIP holder, and the one
+    # promoting node is the one Sentinel's majority names (what the VIP alerts rest on)
+    verdicts = {r["metric"]["instance"]: float(r["value"][1]) for r in lab_prometheus.query("redis_ha_check_verdict")}
+    held = {r["metric"]["instance"]: float(r["value"][1]) for r in lab_prometheus.query("redis_ha_check_vip_held")}
+    assert set(verdicts) == set(lab.nodes()) and set(held) == set(lab.nodes()), (verdicts, held)
+    ips = lab.node_ips()
+    named = {lab.sentinel_master(ip) for ip in ips.values()}
+    master = [n for n, ip in ips.items() if named == {"%s:%d" % (ip, lab.redis_port())}]
+    assert len(master) == 1, named
+    assert [n for n, v in verdicts.items() if v == 1] == master, (verdicts, master)
+    assert [n for n, v in held.items() if v == 1] == master == lab.vip_holders(), (held, master)
     if (ROOT / "prometheus" / "redis_ha.rules.yml").is_file():
         rules = yaml.safe_load((ROOT / "prometheus" / "redis_ha.rules.yml").read_text())
         shipped = {rule["alert"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule}
