@@ -7,9 +7,12 @@ of the combination (kills, restarts, rotations: the fence must not fire on a hea
 
 Runs on Debian 12 + Redis 7.0 only (suite budget)."""
 
+import time
+
 import drill
 import fence_log
 import lab
+import lab_prometheus
 import pytest
 
 LOST_BOUND = 25          # acknowledged writes through the VIP lost (goal: 10 = 0.2 s at the drill's 20 ms)
@@ -24,8 +27,12 @@ def test_no_watcher_paused_writes_before():
     assert not any(found.values()), found
 
 
+RUN = {}
+
+
 def test_partitioned_master_stops_acknowledging_within_the_fence():
-    run = drill.drill(["partition"], runs=1, observe_s=15)["runs"][0]
+    RUN["from"] = time.time()
+    run = RUN["run"] = drill.drill(["partition"], runs=1, observe_s=15)["runs"][0]
     print("\nMEASURED: partition drill: acked lost %s, direct client acknowledged until %s s after the cut "
           "(%s writes), failed writes %.2f s, recovery %s s, %s -> %s"
           % (run["lost_acked"], run.get("direct_last_ack_after_fault_s"), run.get("direct_acked_after_fault"),
@@ -38,3 +45,15 @@ def test_partitioned_master_stops_acknowledging_within_the_fence():
               for node in lab.nodes()}
     assert len(paused[run["old_master"]]) == 1, paused  # the isolated master, once
     assert not any(v for node, v in paused.items() if node != run["old_master"]), paused
+
+
+@pytest.mark.skipif(not lab_prometheus.enabled(), reason="the scenario's Prometheus runs on Debian 12 + Redis only")
+def test_prometheus_saw_the_pause_on_the_partitioned_master_only():
+    """The pause counter of the check's metrics, through Prometheus: one pause on the old master, none elsewhere,
+    and the RedisHAMasterFenced alert fired for it."""
+    assert "run" in RUN, "the partition test did not run"
+    pauses = {r["metric"]["instance"]: float(r["value"][1])
+              for r in lab_prometheus.query("increase(redis_ha_check_fences_total[5m])")}
+    old = RUN["run"]["old_master"]
+    assert pauses.get(old, 0) > 0 and not any(v > 0 for n, v in pauses.items() if n != old), pauses
+    assert lab_prometheus.firing_between("RedisHAMasterFenced", RUN["from"], time.time()), "no RedisHAMasterFenced"

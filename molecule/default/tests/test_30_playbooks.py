@@ -31,7 +31,8 @@ SWITCHOVER_FAILED_S = 1.0
 DRILLED = {"switchover.yml": "switchover", "rolling_restart.yml": "rolling-restart"}
 # playbook -> where else the suite runs it
 ELSEWHERE = {"site.yml": "converge, idempotence, test_20_failover", "preflight.yml": "imported by site.yml",
-             "migrate_engine.yml": "test_40_migrate_engine", "status.yml": "test_60_status"}
+             "migrate_engine.yml": "test_40_migrate_engine", "status.yml": "test_45_status",
+             "scrape_config.yml": "test_47_day2", "forget_members.yml": "test_47_day2"}
 
 
 def test_every_playbook_is_run_by_the_suite():
