@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write (or --check) the README variable reference from the roles' meta/argument_specs.yml."""
+"""Write (or --check) the variable reference, docs/variables.md, from the roles' meta/argument_specs.yml."""
 
 import pathlib
 import sys
@@ -25,7 +25,7 @@ def reference():
     for role in ("redis", "sentinel", "keepalived", "metrics"):
         spec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
         options = spec["argument_specs"]["main"]["options"]
-        out.append("### Role `%s`\n" % role)
+        out.append("## Role `%s`\n" % role)
         out.append("| variable | type | default | description |")
         out.append("| --- | --- | --- | --- |")
         for name, opt in options.items():
@@ -43,16 +43,16 @@ def reference():
 
 
 def main():
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+    page = ROOT / "docs" / "variables.md"
+    text = page.read_text()
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
     new = text[:start] + "\n" + reference() + text[end:]
     if "--check" in sys.argv:
         if new != text:
-            print("README.md variable reference is out of date: run scripts/var-reference.py", file=sys.stderr)
+            print("docs/variables.md is out of date: run scripts/var-reference.py", file=sys.stderr)
             return 1
         return 0
-    readme.write_text(new)
+    page.write_text(new)
     return 0
 
 

@@ -21,8 +21,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SITE = pathlib.Path(__file__).resolve().parent
 OUT = ROOT / "build" / "docs"
 GUIDES = ["README.md"] + ["docs/%s.md" % name for name in (
-    "failover", "data-safety", "engines", "lifecycle", "check", "validation", "observability", "benchmarks",
-    "benchmarks-history")]
+    "usage", "variables", "tls", "engines", "failover", "check", "data-safety", "operations", "rotation", "keepalived",
+    "lifecycle", "upgrades", "backups", "observability", "validation", "benchmarks", "benchmarks-history",
+    "drill-tool", "contributing")]
 LINK = re.compile(r"(\]\()([^)\s]+)(\))")
 
 

@@ -64,7 +64,8 @@ def test_tarball_holds_no_development_content(collection_tarball):
     assert "docs/infrastructure.md" not in files  # the lab's Docker set-up, not the collection's
 
 
-def test_readme_variable_reference_matches_argument_specs():
+def test_variable_reference_matches_argument_specs():
+    """docs/variables.md is what scripts/var-reference.py makes of the roles' argument specs and defaults."""
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "var-reference.py"), "--check"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
