@@ -141,8 +141,10 @@ def ansible_env(**extra: str) -> dict:
 
 
 def run_site(inventory: pathlib.Path, extra_vars_file: pathlib.Path | None = None, *, json_output: bool = False,
-             verbosity: int = 0, timeout: float = 900, playbook: pathlib.Path = SITE) -> subprocess.CompletedProcess:
-    cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory)]
+             verbosity: int = 0, timeout: float = 900, playbook: pathlib.Path = SITE,
+             args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """ansible-playbook (site.yml unless playbook) with an inventory, an extra variables file and more args."""
+    cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), *args]
     if extra_vars_file is not None:
         cmd += ["-e", "@%s" % extra_vars_file]
     if verbosity:
@@ -238,3 +240,4 @@ def refusal(call) -> str | None:
             return text
         return None
     return None
+
