@@ -241,3 +241,95 @@ def refusal(call) -> str | None:
         return None
     return None
 
+
+# ---- members: Sentinel's views, replacing a container, a writer through the VIP -----------------------------
+
+def expected_views(members: dict[str, str], master_ip: str) -> dict[str, dict]:
+    """What every member's Sentinel must know when the group is exactly members ({node: ip}): the others'
+    Sentinels, every member but the master as a replica, the default quorum (a majority)."""
+    rport, sport = lab.redis_port(), lab.sentinel_port()
+    return {node: {"sentinels": sorted("%s:%d" % (ip, sport) for n, ip in members.items() if n != node),
+                   "replicas": sorted("%s:%d" % (ip, rport) for ip in members.values() if ip != master_ip),
+                   "quorum": len(members) // 2 + 1, "master": "%s:%d" % (master_ip, rport)}
+            for node in members}
+
+
+def sentinel_views(members: dict[str, str]) -> dict[str, dict]:
+    """Every member's Sentinel view: SENTINEL SENTINELS / REPLICAS / MASTER as in expected_views."""
+    views = {}
+    for node, ip in members.items():
+        try:
+            cli = lab.sentinel_client(ip, timeout=2)
+            master = cli.sentinel_master(lab.master_name())
+            views[node] = {
+                "sentinels": sorted("%s:%s" % (s["ip"], s["port"]) for s in cli.sentinel_sentinels(lab.master_name())),
+                "replicas": sorted("%s:%s" % (r["ip"], r["port"]) for r in cli.sentinel_slaves(lab.master_name())),
+                "quorum": int(master["quorum"]), "master": "%s:%s" % (master["ip"], master["port"])}
+        except (redis.RedisError, OSError) as exc:
+            views[node] = {"error": str(exc)}
+    return views
+
+
+def wait_views(members: dict[str, str], master_ip: str, timeout: float = 60) -> float:
+    """Waits (bounded) until every Sentinel's view equals expected_views; returns the seconds it took."""
+    want, t0 = expected_views(members, master_ip), time.monotonic()
+    while (got := sentinel_views(members)) != want:
+        assert time.monotonic() - t0 < timeout, "Sentinel views after %.0f s:\n%s\nexpected:\n%s" % (
+            timeout, json.dumps(got, indent=1), json.dumps(want, indent=1))
+        time.sleep(1)
+    return time.monotonic() - t0
+
+
+def recreate(node: str, ip: str, network: str = "redis-val-net") -> None:
+    """The node's container replaced by an empty one with the same name and address (molecule.yml's options)."""
+    image = docker("inspect", "-f", "{{.Config.Image}}", node).stdout.strip()
+    docker("rm", "-f", node, timeout=120)
+    docker("run", "-d", "--name", node, "--hostname", node, "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
+           "--cap-add", "NET_RAW", "--cap-add", "NET_BROADCAST", "--security-opt", "seccomp=unconfined",
+           "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs", "/run", "--tmpfs", "/run/lock",
+           "--sysctl", "net.ipv4.ip_nonlocal_bind=1", "--network", network, "--ip", ip, image, timeout=120)
+
+
+def inventory_with(workdir: pathlib.Path, members: dict[str, str]) -> pathlib.Path:
+    """A copy of the validation inventory whose group is exactly members ({node: ip}, redis_ha_announce_ip)."""
+    inv = workdir / "inventory"
+    if inv.exists():
+        shutil.rmtree(inv)
+    shutil.copytree(INVENTORY, inv)
+    hosts = yaml.safe_load((inv / "hosts.yml").read_text())
+    hosts["redis_ha"]["hosts"] = dict.fromkeys(members)
+    (inv / "hosts.yml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    for node, ip in members.items():
+        (inv / "host_vars" / ("%s.yml" % node)).write_text(yaml.safe_dump({"redis_ha_announce_ip": ip}))
+    gv = yaml.safe_load((inv / "group_vars" / "redis_ha.yml").read_text())
+    if gv["redis_ha_bootstrap_master"] not in members:  # the operator names another member there (lifecycle.md)
+        gv["redis_ha_bootstrap_master"] = next(iter(members))
+        (inv / "group_vars" / "redis_ha.yml").write_text(yaml.safe_dump(gv, sort_keys=False))
+    return inv / "hosts.yml"
+
+
+class Writes:
+    """A writer through the VIP (tools/drill.py) for a with-block; afterwards .failed (writes that failed) and
+    .lost (acknowledged writes the master does not have)."""
+
+    def __enter__(self):
+        import drill  # noqa: PLC0415  (tools/drill.py, only for these tests)
+        # a generous client timeout: a write slower than 2 s counts as failed (the drill's 0.2 s also counts a
+        # write delayed by the load of a shared test machine)
+        self.writer = drill.Writer("members%d" % int(time.time()), timeout=2.0)
+        self.writer.start()
+        self.stop = drill.stop_threads
+        return self
+
+    def __exit__(self, *exc):
+        self.stop(self.writer)
+        results = self.writer.results
+        self.acked = [w["seq"] for w in results if w["ok"]]
+        self.failed = [(w["seq"], w["err"]) for w in results if not w["ok"]]
+        master = lab.sentinel_master(lab.node_ip(lab.nodes()[0])).rsplit(":", 1)[0]
+        cli = lab.redis_client(master, timeout=10)
+        keys = ["drill:%s:%d" % (self.writer.run_id, s) for s in self.acked]
+        self.lost = sum(v is None for i in range(0, len(keys), 500) for v in cli.mget(keys[i:i + 500]))
+        if keys:
+            cli.delete(*keys)
+        return False
