@@ -59,6 +59,23 @@ def _wait_linked(sentinels, replica):
     _wait("the Sentinels to reconnect to the replica", linked)
 
 
+def start_sentinels(tmp_path, m, procs):
+    """Three Sentinels monitoring M as NAME that never fail over on their own (down-after 10 min); added to procs."""
+    sentinels = []
+    for i in range(3):
+        s = Proc("sentinel", free_port(), tmp_path / ("s%d" % i), [
+            "requirepass %s" % SENTINEL_PW, "sentinel sentinel-pass %s" % SENTINEL_PW,
+            "sentinel monitor %s 127.0.0.1 %d 2" % (NAME, m.port),
+            "sentinel auth-user %s sentinel" % NAME, "sentinel auth-pass %s %s" % (NAME, SENTINEL_USER_PW),
+            "sentinel down-after-milliseconds %s 600000" % NAME,
+            "sentinel failover-timeout %s 60000" % NAME])
+        procs.append(s)
+        sentinels.append(s)
+    for s in sentinels:
+        s.wait_ready(SENTINEL_PW)
+    return sentinels
+
+
 @pytest.fixture
 def group(tmp_path):
     """Master M, replica X and three Sentinels that never fail over on their own (down-after 10 min)."""
@@ -71,18 +88,7 @@ def group(tmp_path):
         for node in (m, x):
             _set_sentinel_rights(node.port, "+@all")
         admin(x.port, "REPLICAOF", "127.0.0.1", str(m.port))
-        sentinels = []
-        for i in range(3):
-            s = Proc("sentinel", free_port(), tmp_path / ("s%d" % i), [
-                "requirepass %s" % SENTINEL_PW, "sentinel sentinel-pass %s" % SENTINEL_PW,
-                "sentinel monitor %s 127.0.0.1 %d 2" % (NAME, m.port),
-                "sentinel auth-user %s sentinel" % NAME, "sentinel auth-pass %s %s" % (NAME, SENTINEL_USER_PW),
-                "sentinel down-after-milliseconds %s 600000" % NAME,
-                "sentinel failover-timeout %s 60000" % NAME])
-            procs.append(s)
-            sentinels.append(s)
-        for s in sentinels:
-            s.wait_ready(SENTINEL_PW)
+        sentinels = start_sentinels(tmp_path, m, procs)
 
         def ready():
             for s in sentinels:

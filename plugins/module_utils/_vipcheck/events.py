@@ -12,6 +12,7 @@ from .resp import MAX_REPLY_BYTES, auth_command, encode_command, parse_reply
 from .transport import Conn, tls_for
 
 _monotonic = time.monotonic
+MAX_KEPT = 64  # events kept per Sentinel between two takes (a burst beyond that is dropped, not buffered)
 
 
 # Sentinel events that can change the verdict; the watcher subscribes to them on every Sentinel and
@@ -40,6 +41,7 @@ class _Subscription(object):
         self.since = 0.0
         self.next_try = 0.0
         self.buf = b""
+        self.messages = []      # (channel, payload) text of the events received, until EventFeed.take()
 
     @property
     def mask(self):
@@ -98,8 +100,10 @@ class _Subscription(object):
                 if isinstance(value, ReplyError):
                     self.close(now, self.REFUSED_RETRY_S)
                     return events
-                if isinstance(value, list) and value and value[0] == b"message":
+                if isinstance(value, list) and len(value) == 3 and value[0] == b"message":
                     events += 1
+                    if len(self.messages) < MAX_KEPT:
+                        self.messages.append(tuple(v.decode("utf-8", "replace") for v in value[1:]))
         except ProtocolError:
             self.close(now, self.RETRY_S)
             return events
@@ -152,6 +156,14 @@ class EventFeed(object):
                 sub = fdmap.get(fd)
                 if sub is not None:
                     events += sub.event(_monotonic())
+
+    def take(self):
+        """The (channel, payload) events received since the last take, oldest first per Sentinel."""
+        taken = []
+        for sub in self.subs:
+            taken.extend(sub.messages)
+            sub.messages = []
+        return taken
 
     def close(self):
         for sub in self.subs:

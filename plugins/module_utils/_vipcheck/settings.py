@@ -17,7 +17,7 @@ KNOWN_KEYS = (
     "sentinel_user", "sentinel_password", "agreement", "budget_ms",
     "state_file", "syslog_ident", "watch_ms", "poll_ms", "track_file",
     "tls", "tls_ca_file", "tls_cert_file", "tls_key_file", "tls_server_name", "tls_verify_hostname",
-    "fence_ms", "fence_hold_ms", "local_sentinel", "metrics_file", "vips",
+    "fence_ms", "fence_hold_ms", "local_sentinel", "metrics_file", "vips", "follow_promotion",
 )
 SECRET_KEYS = ("redis_password", "sentinel_password")
 
@@ -166,7 +166,7 @@ def build_settings(raw):
 
 
 def _watcher_extras(r, s):
-    """The watcher's fence (fence.py) and metrics file (metrics.py); both off unless configured."""
+    """The watcher's fence (fence.py), follower (follow.py) and metrics file (metrics.py); off unless configured."""
     s["fence_ms"] = _millis(r, "fence_ms", 0, 0)
     if s["fence_ms"] and s["fence_ms"] >= s["budget_ms"]:
         raise ConfigError("fence_ms must be shorter than budget_ms (or 0: no fence)")
@@ -175,6 +175,7 @@ def _watcher_extras(r, s):
     s["local_sentinel"] = own
     if own:
         split_hostport(own, DEFAULT_SENTINEL_PORT)
+    s["follow_promotion"] = _yes(r, "follow_promotion", "no")
     s["metrics_file"] = r.opt("metrics_file")
     s["vips"] = [strip_brackets(v.split("/", 1)[0]) for v in (r.text("vips") or "").split()]
 

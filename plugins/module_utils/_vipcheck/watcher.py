@@ -11,6 +11,7 @@ import time
 from .errors import ConfigError
 from .events import EventFeed
 from .fence import Fence
+from .follow import Follow
 from .metrics import Metrics
 from .state import record_verdict, replace_file
 from .transport import Pool, tls_for
@@ -63,14 +64,32 @@ def _evaluate_safely(settings, start, pool, fence=None):
 
 
 class _Extras(object):
-    """The watcher's optional parts: the write fence (fence.py) and the metrics file (metrics.py)."""
+    """The watcher's optional parts: the write fence (fence.py), the follower (follow.py) and the metrics file
+    (metrics.py)."""
 
     def __init__(self, settings, previous=None):
         self.fence = Fence(settings) if settings.get("fence_ms") else None
         if self.fence is not None and previous is not None and previous.fence is not None:
             self.fence.paused_at, self.fence.total = previous.fence.paused_at, previous.fence.total
+        self.follow = Follow(settings) if settings.get("follow_promotion") else None
         self.metrics = Metrics(settings) if settings.get("metrics_file") else None
         self.problem = None
+
+    def before(self, pool, feed):
+        """Before an evaluation: follow a promotion the failover leader announced (events since the last)."""
+        messages = feed.take()
+        if self.follow is not None:
+            try:
+                self.follow.heard(messages)
+                self.follow.step(pool)
+            except Exception as exc:  # a bug must not stop the watcher
+                self.follow.pending = None
+                sys.stderr.write("vip_check: follow: internal error: %r\n" % (exc,))
+
+    def timeout(self, until_poll):
+        """How long the watcher may wait for events: until the next poll, shorter while a follow is pending."""
+        retry = self.follow.wait_s() if self.follow is not None else None
+        return until_poll if retry is None else min(until_poll, retry)
 
     def after(self, result, pool, feed, t0):
         if self.fence is not None and "redis" in result:
@@ -153,6 +172,7 @@ def serve(settings, iterations=None, path=None, load=None):
                 settings, poll = fresh, fresh["poll_ms"] / 1000.0
                 feed = EventFeed(settings)
                 extras = _Extras(settings, extras)
+        extras.before(pool, feed)
         t0 = _monotonic()
         result = _evaluate_safely(settings, t0, pool, extras.fence)
         _publish(settings, result)
@@ -164,7 +184,7 @@ def serve(settings, iterations=None, path=None, load=None):
         if not stop:
             # Until the next poll, or at once when a Sentinel publishes an event (at most one
             # evaluation per 10 ms however many events arrive).
-            if feed.wait(max(0.0, poll - (_monotonic() - t0)), stop):
+            if feed.wait(extras.timeout(max(0.0, poll - (_monotonic() - t0))), stop):
                 time.sleep(max(0.0, 0.01 - (_monotonic() - t0)))
     feed.close()
     pool.close()

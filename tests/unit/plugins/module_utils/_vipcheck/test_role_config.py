@@ -40,3 +40,9 @@ def test_the_group_wide_switch_turns_tls_on():
     tls = vc.build_settings(vc.parse_config_text(text))["tls"]
     assert tls == {"ca_file": "/etc/ssl/redis-ha/ca.crt", "cert_file": "/etc/ssl/redis-ha/check.crt",
                    "key_file": "/etc/ssl/redis-ha/check.key", "server_name": None, "verify_hostname": True}
+
+
+def test_follow_promotion_switch_reaches_the_check():
+    assert vc.build_settings(vc.parse_config_text(_render()))["follow_promotion"] is True
+    off = _render(keepalived_check_follow_promotion=False)
+    assert vc.build_settings(vc.parse_config_text(off))["follow_promotion"] is False
