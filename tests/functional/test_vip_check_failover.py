@@ -13,6 +13,7 @@ finish the failover normally.
 
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -176,6 +177,36 @@ def test_failover_deposes_old_master_and_promotes_replica_before_majority(group)
     assert not _check(m, x, sentinels, m)["promote"]
     final = _check(m, x, sentinels, x)
     assert final["promote"] and final["promoted_by"] is None and final["deposed_by"] is None
+
+
+def test_promoted_replica_that_answers_after_the_sentinels_keeps_its_verdict(group):
+    """The local ROLE arriving after every Sentinel's answer (a just-promoted Redis is busy: config rewrite, the
+    replicas' resync, the writes) must not end the evaluation early with "fewer Sentinels than required can name
+    it" while the leader's answer is in: the drill's VIP flapped that way between promotion and +promoted-slave."""
+    m, x, sentinels = group
+    leader = sentinels[0]
+    _set_sentinel_rights(x.port, "-info")  # the leader promotes X but does not see it: it stays in wait_promotion
+    _wait_linked(sentinels, x)
+    try:
+        assert _sentinel(leader.port, "SENTINEL", "FAILOVER", NAME) == b"OK"
+        _wait("X promoted", lambda: admin(x.port, "ROLE")[0] == b"master")
+        _wait("wait_promotion", lambda: _fields(_sentinel(leader.port, "SENTINEL", "MASTER", NAME))
+              .get("failover-state") == "wait_promotion")
+        cluster = type("C", (), {"master": m, "sentinels": sentinels})
+        settings = vc.load_settings(overrides=base_cfg(cluster, node=x, budget_ms=2000))
+        for _ in range(3):
+            x.sigstop()
+            timer = threading.Timer(0.3, x.sigcont)
+            timer.start()
+            try:
+                res = vc.evaluate(settings)  # stops early, as the watcher does
+            finally:
+                timer.join()
+            assert res["redis"]["status"] != "not_checked" and res["promote"], res["reason"]
+            assert res["elapsed_ms"] >= 250, res["elapsed_ms"]  # it did wait for the stopped Redis
+    finally:
+        x.sigcont()
+        _set_sentinel_rights(x.port, "+info")
 
 
 def test_stale_master_is_not_promoted_by_someone_elses_failover(group):

@@ -63,8 +63,8 @@ class Round(object):
         agree, pending = self.interpret()
         if self.redis_ex.done and not self.redis_ex.result["master"]:
             return True
-        if agree + pending < self.required:
-            return True
+        if agree + pending < self.required and (self.redis_ex.done or not self._leader_answered()):
+            return True  # (with a failover leader's answer in, the local ROLE decides: see promoter)
         if not self.redis_ex.done:
             return False
         if agree >= self.required:
@@ -74,6 +74,11 @@ class Round(object):
         answers = [ex.result for ex in self.sent_exs if ex.done]
         return (sum(1 for r in answers if r["status"] in ANSWERED) >= self.required
                 and any(r["failover"] for r in answers))
+
+    def _leader_answered(self):
+        """Whether a Sentinel failing over our master (not this node) has answered: it may have promoted us."""
+        return any(ex.done and ex.result and ex.result["failover"] and not ex.result["failover"]["deposing_me"]
+                   for ex in self.sent_exs)
 
     def results(self):
         """(local Redis result, [Sentinel results]), "not_checked" for the answers not awaited."""
