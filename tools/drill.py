@@ -20,6 +20,7 @@ Faults:
   kill-replica       docker kill of one replica (restarted after the run)
   switchover         ansible-playbook playbooks/switchover.yml (planned, zero-loss sequence)
   rolling-restart    ansible-playbook playbooks/rolling_restart.yml (replicas, switchover, old master)
+  upgrade            ansible-playbook playbooks/upgrade.yml (packages to REDIS_HA_REDIS_VERSION on the lab inventory)
   sentinel-failover  plain SENTINEL FAILOVER (the naive planned switchover, for comparison)
   stop-keepalived    systemctl stop keepalived on the master (started again after the run; by design the
                      VIP stays down until then, see docs/operations.md)

@@ -16,10 +16,10 @@ from drill_measure import wait_in_sync
 FAULTS = ("kill-master", "power-off", "kill-redis-server", "switchover", "rolling-restart", "migrate-engine",
           "sentinel-failover", "stop-keepalived", "crash-keepalived", "stale-old-master", "partition", "stop-sentinel",
           "crash-restart", "restart-empty", "freeze-redis", "kill-replica", "rotate-certs", "handler-restarts",
-          "restart-sentinels", "cpu-load")
+          "restart-sentinels", "cpu-load", "upgrade")
 DEFAULT_FAULTS = ("kill-master", "kill-redis-server", "switchover", "stale-old-master", "partition", "stop-sentinel",
                   "crash-keepalived")
-PLAYBOOK_FAULTS = ("switchover", "rolling-restart", "migrate-engine", "rotate-certs", "handler-restarts")
+PLAYBOOK_FAULTS = ("switchover", "rolling-restart", "migrate-engine", "rotate-certs", "handler-restarts", "upgrade")
 CPU_LOAD_S, CPU_LOOPS = 20, 4  # cpu-load: busy loops on the master for this long (the watcher's CPU is stressed)
 SENTINEL_GAP_S = 2.0      # restart-sentinels: pause between two nodes' Sentinel restarts
 FREEZE_S = 6.0            # freeze-redis: seconds between SIGSTOP and SIGCONT (--freeze)
@@ -105,8 +105,8 @@ def _sentinel_failover(master, ips, note, failover_s):
 
 
 def _playbook(fault):
-    """switchover, rolling-restart, migrate-engine: their playbook; rotate-certs, handler-restarts: site.yml after
-    their change. The instant is the playbook's start."""
+    """switchover, rolling-restart, migrate-engine, upgrade: their playbook; rotate-certs, handler-restarts: site.yml
+    after their change. The instant is the playbook's start."""
     def run(master, ips, note, failover_s):
         if fault == "migrate-engine":
             os.environ["REDIS_HA_ENGINE"] = "valkey"  # the lab inventory's redis_ha_engine follows it, and lab.units()
