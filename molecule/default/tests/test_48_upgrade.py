@@ -7,6 +7,7 @@ changed. Generous bounds; the figures are in docs/benchmarks.md and docs/upgrade
 
 Runs on Debian 12 + Redis only (the only combination with an older package to upgrade from; suite budget)."""
 
+import json
 import re
 
 import drill
@@ -59,8 +60,8 @@ def config_epochs():
 
 def playbook(version):
     """upgrade.yml to version; (exit code, output, changed count of each host)."""
-    res = drill.ansible_playbook("upgrade.yml", ("-e", '{"redis_package_version": "%s", "sentinel_package_version": '
-                                                  '"%s"}' % (version, version)))
+    pins = json.dumps({"redis_package_version": version, "sentinel_package_version": version})
+    res = drill.ansible_playbook("upgrade.yml", ("-e", pins))
     changed = {h: int(c) for h, c in re.findall(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)", res.stdout, re.M)}
     return res.returncode, res.stdout, changed
 
