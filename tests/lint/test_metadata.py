@@ -86,11 +86,6 @@ def _version_added():
     return found
 
 
-# Until the lead's release commit moves galaxy.yml to 1.0.0 (issue 30): 0.1.0 is recorded as released in
-# changelogs/changelog.yaml while fragments and version_added 1.0.0 wait for the next release. strict: this
-# test fails as soon as that state changes without the two checks passing.
-@pytest.mark.xfail(GALAXY["version"] == "0.1.0", strict=True,
-                   reason="0.1.0 is released in changelog.yaml; the 1.0.0 version bump has not been made yet")
 def test_versions_agree_with_the_changelog():
     changes = yaml.safe_load((ROOT / "changelogs" / "changelog.yaml").read_text())
     released = set(changes.get("releases", {}))
