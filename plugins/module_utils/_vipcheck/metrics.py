@@ -27,8 +27,11 @@ def reason_label(result):
         return "internal_error"
     sentinels = ("sentinels_unreachable" if result.get("answered", 0) < result.get("required", 1)
                  else "sentinels_disagree")
-    if redis.get("status") == "not_checked":  # the Sentinels' answers alone decided
-        return sentinels
+    if redis.get("status") == "not_checked":
+        # the Sentinels' answers alone decided: enough of them name another node (not_master, as when the local
+        # server answers first as a replica: the label must not depend on which answer came first), or too few
+        # answered
+        return "not_master" if sentinels == "sentinels_disagree" else sentinels
     if redis.get("status") != "ok":
         return "redis_unreachable"
     if not redis.get("master"):
