@@ -34,7 +34,7 @@ ELSEWHERE = {"site.yml": "converge, idempotence, test_20_failover", "preflight.y
              "migrate_engine.yml": "test_40_migrate_engine", "status.yml": "test_45_status",
              "scrape_config.yml": "test_47_day2", "forget_members.yml": "test_47_day2",
              "backup.yml": "test_46_backup", "restore.yml": "test_46_backup",
-             "upgrade.yml": "test_48_upgrade"}
+             "upgrade.yml": "test_38_upgrade"}
 
 
 def test_every_playbook_is_run_by_the_suite():

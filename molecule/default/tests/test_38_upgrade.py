@@ -5,7 +5,8 @@ onto the new binary, no acknowledged write lost, failed writes within one switch
 Sentinels agree and the VIP is on the master; a second run changes nothing, a downgrade is refused with nothing
 changed. Generous bounds; the figures are in docs/benchmarks.md and docs/upgrades.md.
 
-Runs on Debian 12 + Redis only (the only combination with an older package to upgrade from; suite budget)."""
+Runs on Debian 12 + Redis only (the only combination with an older package to upgrade from; suite budget), before
+test_40, which moves that group to Valkey."""
 
 import json
 import re
