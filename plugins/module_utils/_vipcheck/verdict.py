@@ -63,8 +63,10 @@ class Round(object):
         agree, pending = self.interpret()
         if self.redis_ex.done and not self.redis_ex.result["master"]:
             return True
-        if agree + pending < self.required and (self.redis_ex.done or not self._leader_answered()):
-            return True  # (with a failover leader's answer in, the local ROLE decides: see promoter)
+        if agree + pending < self.required and (self.redis_ex.done or (pending == 0 and not self._leader_answered())):
+            # Without the local ROLE, only every Sentinel's answer without a failover leader among them decides:
+            # a Sentinel still missing may be the leader that promoted us (then the local ROLE decides: promoter).
+            return True
         if not self.redis_ex.done:
             return False
         if agree >= self.required:
