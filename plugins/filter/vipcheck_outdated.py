@@ -19,9 +19,10 @@ description:
     converged node costs one C(find) instead of one C(copy) per file.
 options:
   _input:
-    description: The C(files) list of an C(ansible.builtin.find) of O(dest) with C(get_checksum=true).
-    type: list
-    elements: dict
+    description:
+      - The registered result of M(redis_ha.sentinel_vip.node_state) with O(dest) among its paths, or (as in
+        1.0.0) the C(files) list of an C(ansible.builtin.find) of O(dest) with C(get_checksum=true).
+    type: raw
     required: true
   dest:
     description: The package's directory on the node.
@@ -60,15 +61,20 @@ def _sha1(path):
         return hashlib.sha1(handle.read()).hexdigest()  # the checksum ansible.builtin.find reports
 
 
+def _installed(found):
+    """(checksum, mode, owner, group) per path, from a find result's files or a node_state result."""
+    if isinstance(found, dict):  # node_state: owner and group by name, mode an integer
+        return {path: (f.get("sha1"), "0%03o" % f.get("mode", 0), f.get("owner"), f.get("group"))
+                for path, f in found.get("files", {}).items() if f.get("type") == "file"}
+    return {f.get("path"): (f.get("checksum"), f.get("mode"), "root" if f.get("uid") == 0 else f.get("uid"),
+                            "root" if f.get("gid") == 0 else f.get("gid")) for f in found or []}
+
+
 def vipcheck_outdated(found, dest):
     """Source files whose copy in dest is missing, differs or is not root:root 0644."""
-    installed = {f.get("path"): f for f in found or []}
-    outdated = []
-    for src in package_files():
-        copy = installed.get(os.path.join(dest, os.path.basename(src)), {})
-        if (copy.get("checksum"), copy.get("mode"), copy.get("uid"), copy.get("gid")) != (_sha1(src), "0644", 0, 0):
-            outdated.append(src)
-    return outdated
+    installed = _installed(found)
+    return [src for src in package_files()
+            if installed.get(os.path.join(dest, os.path.basename(src))) != (_sha1(src), "0644", "root", "root")]
 
 
 class FilterModule:
