@@ -6,7 +6,8 @@ each role, and the whole run, over several runs (min / median / max), from ansib
     REDIS_HA_LAB_INVENTORY=$PWD/.cache/lab-5 .venv/bin/python tools/bench_site_phases.py --runs 5 --out x.json
 
 Each run is a plain `ansible-playbook playbooks/site.yml` (on a converged lab: the no-op run operators repeat);
-a run that fails or changes something is reported as such. Traffic goes only to the lab's own containers.
+a run that fails or changes something is reported as such. --calls adds one -vvv run and counts the commands
+sent to each node (the figure a no-op run should keep low). Traffic goes only to the lab's own containers.
 """
 
 from __future__ import annotations
@@ -24,18 +25,18 @@ import time
 import lab
 
 ROOT = lab.ROOT
-ROLES = ("redis", "sentinel", "keepalived")
+ROLES = ("redis", "sentinel", "metrics", "keepalived")
 RECAP_LINE = re.compile(r"^(\S+) -+ (\d+\.\d+)s$")
 HOST_LINE = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 
 
-def run_site(timeout: float) -> tuple[float, str, int]:
-    """One site.yml run with profile_roles: (seconds, output, return code)."""
+def run_site(timeout: float, verbose: bool = False) -> tuple[float, str, int]:
+    """One site.yml run with profile_roles (-vvv: every command sent to a node shows): (seconds, output, rc)."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"),
                ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_roles")
     command = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.INVENTORY / "hosts.yml"),
-               str(ROOT / "playbooks" / "site.yml")]
+               str(ROOT / "playbooks" / "site.yml")] + (["-vvv"] if verbose else [])
     t0 = time.monotonic()
     res = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     return time.monotonic() - t0, res.stdout + res.stderr, res.returncode
@@ -50,6 +51,14 @@ def phases(output: str) -> dict[str, float]:
         if match and match.group(1) != "total":
             name = match.group(1)
             found[name if name in ROLES else "preflight and glue"] += float(match.group(2))
+    return found
+
+
+def calls(output: str) -> dict[str, int]:
+    """Commands sent to each node in a -vvv run (the connection plugin's EXEC lines)."""
+    found: dict[str, int] = {}
+    for host in re.findall(r"^<([^>]+)> EXEC ", output, re.MULTILINE):
+        found[host] = found.get(host, 0) + 1
     return found
 
 
@@ -72,6 +81,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds one run may take")
     parser.add_argument("--out", type=pathlib.Path, help="JSON report")
+    parser.add_argument("--calls", action="store_true", help="one more run with -vvv, counting commands per node")
     args = parser.parse_args(argv)
     runs = []
     for index in range(1, args.runs + 1):
@@ -82,8 +92,13 @@ def main(argv=None) -> int:
         print("run %d/%d: %.1f s, rc %d, changed %s" % (index, args.runs, seconds, rc, run["changed"]), flush=True)
     print("\nnodes: %d (%s)\n%s" % (len(lab.nodes()), lab.INVENTORY, "\n".join(
         "%-20s %8s %8s %8s" % tuple(row) for row in [["phase (s)", "min", "median", "max"]] + summary(runs))))
+    report = {"nodes": lab.nodes(), "runs": runs}
+    if args.calls:
+        _seconds, output, rc = run_site(args.timeout, verbose=True)
+        report["calls"] = calls(output)
+        print("commands sent to each node in one run (-vvv, rc %d): %s" % (rc, report["calls"]))
     if args.out:
-        args.out.write_text(json.dumps({"nodes": lab.nodes(), "runs": runs}, indent=1))
+        args.out.write_text(json.dumps(report, indent=1))
     return 0 if all(r["rc"] == 0 for r in runs) else 1
 
 
