@@ -244,12 +244,14 @@ def refusal(call) -> str | None:
 
 # ---- members: Sentinel's views, replacing a container, a writer through the VIP -----------------------------
 
-def expected_views(members: dict[str, str], master_ip: str) -> dict[str, dict]:
+def expected_views(members: dict[str, str], master_ip: str, witnesses: tuple[str, ...] = ()) -> dict[str, dict]:
     """What every member's Sentinel must know when the group is exactly members ({node: ip}): the others'
-    Sentinels, every member but the master as a replica, the default quorum (a majority)."""
+    Sentinels (witnesses too), every member but the master and the witnesses as a replica, the default quorum (a
+    majority of the Sentinels)."""
     rport, sport = lab.redis_port(), lab.sentinel_port()
     return {node: {"sentinels": sorted("%s:%d" % (ip, sport) for n, ip in members.items() if n != node),
-                   "replicas": sorted("%s:%d" % (ip, rport) for ip in members.values() if ip != master_ip),
+                   "replicas": sorted("%s:%d" % (ip, rport) for n, ip in members.items()
+                                      if ip != master_ip and n not in witnesses),
                    "quorum": len(members) // 2 + 1, "master": "%s:%d" % (master_ip, rport)}
             for node in members}
 
@@ -270,9 +272,9 @@ def sentinel_views(members: dict[str, str]) -> dict[str, dict]:
     return views
 
 
-def wait_views(members: dict[str, str], master_ip: str, timeout: float = 60) -> float:
+def wait_views(members: dict[str, str], master_ip: str, timeout: float = 60, witnesses: tuple[str, ...] = ()) -> float:
     """Waits (bounded) until every Sentinel's view equals expected_views; returns the seconds it took."""
-    want, t0 = expected_views(members, master_ip), time.monotonic()
+    want, t0 = expected_views(members, master_ip, witnesses), time.monotonic()
     while (got := sentinel_views(members)) != want:
         assert time.monotonic() - t0 < timeout, "Sentinel views after %.0f s:\n%s\nexpected:\n%s" % (
             timeout, json.dumps(got, indent=1), json.dumps(want, indent=1))
@@ -290,8 +292,10 @@ def recreate(node: str, ip: str, network: str = "redis-val-net") -> None:
            "--sysctl", "net.ipv4.ip_nonlocal_bind=1", "--network", network, "--ip", ip, image, timeout=120)
 
 
-def inventory_with(workdir: pathlib.Path, members: dict[str, str]) -> pathlib.Path:
-    """A copy of the validation inventory whose group is exactly members ({node: ip}, redis_ha_announce_ip)."""
+def inventory_with(workdir: pathlib.Path, members: dict[str, str], witnesses: tuple[str, ...] = (),
+                   extra: dict | None = None) -> pathlib.Path:
+    """A copy of the validation inventory whose group is exactly members ({node: ip}, redis_ha_announce_ip), with
+    redis_ha_witness on the witnesses and extra group variables."""
     inv = workdir / "inventory"
     if inv.exists():
         shutil.rmtree(inv)
@@ -300,17 +304,24 @@ def inventory_with(workdir: pathlib.Path, members: dict[str, str]) -> pathlib.Pa
     hosts["redis_ha"]["hosts"] = dict.fromkeys(members)
     (inv / "hosts.yml").write_text(yaml.safe_dump(hosts, sort_keys=False))
     for node, ip in members.items():
-        (inv / "host_vars" / ("%s.yml" % node)).write_text(yaml.safe_dump({"redis_ha_announce_ip": ip}))
+        hv = {"redis_ha_announce_ip": ip, **({"redis_ha_witness": True} if node in witnesses else {})}
+        (inv / "host_vars" / ("%s.yml" % node)).write_text(yaml.safe_dump(hv))
     gv = yaml.safe_load((inv / "group_vars" / "redis_ha.yml").read_text())
-    if gv["redis_ha_bootstrap_master"] not in members:  # the operator names another member there (lifecycle.md)
-        gv["redis_ha_bootstrap_master"] = next(iter(members))
-        (inv / "group_vars" / "redis_ha.yml").write_text(yaml.safe_dump(gv, sort_keys=False))
+    if gv["redis_ha_bootstrap_master"] not in members or gv["redis_ha_bootstrap_master"] in witnesses:
+        # the operator names another member there (lifecycle.md)
+        gv["redis_ha_bootstrap_master"] = next(n for n in members if n not in witnesses)
+    gv.update(extra or {})
+    (inv / "group_vars" / "redis_ha.yml").write_text(yaml.safe_dump(gv, sort_keys=False))
     return inv / "hosts.yml"
 
 
 class Writes:
     """A writer through the VIP (tools/drill.py) for a with-block; afterwards .failed (writes that failed) and
-    .lost (acknowledged writes the master does not have)."""
+    .lost (acknowledged writes the master does not have: the master that sentinel_ip's Sentinel names, by default
+    the first node's)."""
+
+    def __init__(self, sentinel_ip: str | None = None):
+        self.sentinel_ip = sentinel_ip
 
     def __enter__(self):
         import drill  # noqa: PLC0415  (tools/drill.py, only for these tests)
@@ -326,7 +337,7 @@ class Writes:
         results = self.writer.results
         self.acked = [w["seq"] for w in results if w["ok"]]
         self.failed = [(w["seq"], w["err"]) for w in results if not w["ok"]]
-        master = lab.sentinel_master(lab.node_ip(lab.nodes()[0])).rsplit(":", 1)[0]
+        master = lab.sentinel_master(self.sentinel_ip or lab.node_ip(lab.nodes()[0])).rsplit(":", 1)[0]
         cli = lab.redis_client(master, timeout=10)
         keys = ["drill:%s:%d" % (self.writer.run_id, s) for s in self.acked]
         self.lost = sum(v is None for i in range(0, len(keys), 500) for v in cli.mget(keys[i:i + 500]))
