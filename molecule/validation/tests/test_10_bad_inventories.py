@@ -53,8 +53,8 @@ def runs(baseline, tmp_path_factory):
         case, inventory = cases[path], inventories[path]
         started = time.monotonic()
         res = valnodes.run_site(inventory, path, json_output=True)
-        print("  [%2d/%d] %s: site.yml exit %d after %.1f s" % (len(done) + 1, len(CASES), case["name"],
-                                                              res.returncode, time.monotonic() - started))
+        print("  [%2d/%d] %s: site.yml exit %d after %.1f s"
+              % (len(done) + 1, len(CASES), case["name"], res.returncode, time.monotonic() - started))
         done.append(case["name"])
         return case["name"], (case, res)
 
