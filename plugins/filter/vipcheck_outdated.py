@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 
@@ -28,6 +29,12 @@ options:
     description: The package's directory on the node.
     type: path
     required: true
+  content:
+    description:
+      - Return, instead of the source paths, the entries M(redis_ha.sentinel_vip.managed_files) takes (C(path) on
+        the node, C(content) base64-encoded), so that the missing files are written in one call.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -39,13 +46,22 @@ EXAMPLES = r"""
     group: root
     mode: "0644"
   loop: "{{ found.files | redis_ha.sentinel_vip.vipcheck_outdated('/usr/local/lib/redis-ha/redis_vip_check') }}"
+
+- name: The same in one call
+  redis_ha.sentinel_vip.managed_files:
+    files: "{{ state | redis_ha.sentinel_vip.vipcheck_outdated('/usr/local/lib/redis-ha/redis_vip_check', content=true) }}"
+    owner: root
+    group: root
+    mode: "0644"
 """
 
 RETURN = r"""
 _value:
-  description: Absolute paths of the package's C(*.py) files on the controller, sorted by name.
+  description:
+    - Absolute paths of the package's C(*.py) files on the controller, sorted by name; with O(content=true),
+      dicts with C(path) (on the node) and C(content) (base64) instead.
   type: list
-  elements: path
+  elements: raw
 """
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "_vipcheck")
@@ -56,9 +72,13 @@ def package_files():
     return sorted(os.path.join(PACKAGE, name) for name in os.listdir(PACKAGE) if name.endswith(".py"))
 
 
-def _sha1(path):
+def _read(path):
     with open(path, "rb") as handle:
-        return hashlib.sha1(handle.read()).hexdigest()  # the checksum ansible.builtin.find reports
+        return handle.read()
+
+
+def _sha1(path):
+    return hashlib.sha1(_read(path)).hexdigest()  # the checksum ansible.builtin.find reports
 
 
 def _installed(found):
@@ -70,11 +90,16 @@ def _installed(found):
                             "root" if f.get("gid") == 0 else f.get("gid")) for f in found or []}
 
 
-def vipcheck_outdated(found, dest):
-    """Source files whose copy in dest is missing, differs or is not root:root 0644."""
+def vipcheck_outdated(found, dest, content=False):
+    """Source files whose copy in dest is missing, differs or is not root:root 0644 (with content: the entries
+    managed_files writes)."""
     installed = _installed(found)
-    return [src for src in package_files()
-            if installed.get(os.path.join(dest, os.path.basename(src))) != (_sha1(src), "0644", "root", "root")]
+    outdated = [src for src in package_files()
+                if installed.get(os.path.join(dest, os.path.basename(src))) != (_sha1(src), "0644", "root", "root")]
+    if not content:
+        return outdated
+    return [{"path": os.path.join(dest, os.path.basename(src)), "content": base64.b64encode(_read(src)).decode("ascii")}
+            for src in outdated]
 
 
 class FilterModule:

@@ -5,6 +5,7 @@ removed) is put back and reported changed, force=false leaves an existing file a
 nothing."""
 
 import json
+import pathlib
 import os
 import re
 import stat
@@ -134,3 +135,58 @@ def test_new_content_is_written_and_check_mode_changes_nothing(tmp_path):
     _, changed = run(tmp_path, value="2")
     assert changed["rendered"][0] and changed["copied"][0] and not changed["once"][0], changed
     assert (base / "etc" / "copied.conf").read_text() == "value 2\n"
+
+
+PACKAGE_PLAY = """
+- hosts: localhost
+  gather_facts: false
+  connection: local
+  tasks:
+    - name: read
+      redis_ha.sentinel_vip.node_state:
+        paths: ["{{ dest }}"]
+      register: known
+    - name: package
+      redis_ha.sentinel_vip.managed_files:
+        files: "{{ outdated }}"
+        mode: "0644"
+      vars:
+        outdated: "{{ known | redis_ha.sentinel_vip.vipcheck_outdated(dest, content=true) }}"
+      when: outdated | length > 0
+"""
+
+
+def test_the_checks_package_is_written_in_one_call_and_not_called_when_installed(tmp_path):
+    """managed_files with vipcheck_outdated(content=true), as the roles install the check's package: a fresh
+    directory gets every file in one call; a second run does not call the node; a changed, a loosened and a
+    removed file are put back in one call."""
+    dest = tmp_path / "redis_vip_check"
+    dest.mkdir()
+    sources = sorted((pathlib.Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "_vipcheck")
+                     .glob("*.py"))
+
+    def converge():
+        workdir = tmp_path / ("run-%s" % len(list(tmp_path.glob("run-*"))))
+        workdir.mkdir()
+        proc, out = run_playbook(workdir, PACKAGE_PLAY, {"dest": str(dest)})
+        assert proc.returncode == 0, out[-4000:]
+        changed, _, calls = per_task(out)["package"]
+        runs = len(re.findall(r"EXEC .*python3? .*AnsiballZ_managed_files\.py", out))
+        return (changed, calls, runs), out
+
+    (changed, _, runs), _ = converge()
+    assert changed and runs == 1
+    for src in sources:
+        assert (dest / src.name).read_bytes() == src.read_bytes()
+        assert stat.S_IMODE(os.stat(dest / src.name).st_mode) == 0o644
+    (changed, calls, _), out = converge()
+    assert not changed and calls == 0 and "skipping: [localhost]" in out.split("TASK [package]")[1]
+    (dest / sources[0].name).write_text("# edited on the node\n")
+    os.chmod(dest / sources[1].name, 0o666)
+    (dest / sources[2].name).unlink()
+    (changed, _, runs), out = converge()
+    assert changed and runs == 1, out[-3000:]
+    assert all((dest / src.name).read_bytes() == src.read_bytes() for src in sources[:3])
+    assert stat.S_IMODE(os.stat(dest / sources[1].name).st_mode) == 0o644
+    written = re.search(r'"written": \[([^\]]*)\]', out).group(1)
+    assert sorted(re.findall(r'"([^"]+)"', written)) == sorted(str(dest / src.name) for src in (sources[0], sources[2]))
