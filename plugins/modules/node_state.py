@@ -49,8 +49,16 @@ options:
     type: list
     elements: str
     default: []
+  contents:
+    description:
+      - Small text files (such as C(/proc/sys) settings) whose content to report, without its trailing newline; a
+        file that does not exist or cannot be read is left out.
+    type: list
+    elements: path
+    default: []
+    version_added: "1.1.0"
   max_size:
-    description: Files larger than this many bytes are reported without a checksum.
+    description: Files larger than this many bytes are reported without a checksum (and, in I(contents), left out).
     type: int
     default: 1048576
 notes:
@@ -91,6 +99,11 @@ users:
   type: dict
   sample: {"keepalived_script": {"uid": 998, "group": "keepalived_script", "home": "/nonexistent",
            "shell": "/usr/sbin/nologin"}}
+contents:
+  description: Per file of I(contents) that could be read, its text without the trailing newline.
+  returned: always
+  type: dict
+  sample: {"/proc/sys/vm/overcommit_memory": "1"}
 groups:
   description: Per group of I(groups) that exists, its C(gid).
   returned: always
@@ -201,6 +214,19 @@ def read_accounts(users, groups):
     return found_users, found_groups
 
 
+def read_contents(paths, max_size):
+    found = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(max_size + 1)
+        except OSError:
+            continue
+        if len(data) <= max_size:
+            found[path] = data.decode("utf-8", "replace").rstrip("\n")
+    return found
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -209,6 +235,7 @@ def main():
             packages=dict(type="list", elements="str", default=[]),
             users=dict(type="list", elements="str", default=[]),
             groups=dict(type="list", elements="str", default=[]),
+            contents=dict(type="list", elements="path", default=[]),
             max_size=dict(type="int", default=1048576),
         ),
         supports_check_mode=True,
@@ -217,7 +244,8 @@ def main():
     module.exit_json(changed=False, users=users, groups=groups,
                      files=read_files(module.params["paths"], module.params["max_size"]),
                      units=read_units(module, module.params["units"]),
-                     packages=read_packages(module, module.params["packages"]))
+                     packages=read_packages(module, module.params["packages"]),
+                     contents=read_contents(module.params["contents"], module.params["max_size"]))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ PLAY = """
         units: [no-such-unit-here.service]
         users: [root, no-such-user-here]
         groups: [root, no-such-group-here]
+        contents: [/proc/sys/vm/overcommit_memory, "{{ base }}/no-such-file-here"]
       register: known
     - name: state
       ansible.builtin.copy:
@@ -108,6 +109,8 @@ def test_second_run_answers_every_file_without_a_call_to_the_node(tmp_path):
     assert "root" in state["users"] and "no-such-user-here" not in state["users"]
     assert "root" in state["groups"] and "no-such-group-here" not in state["groups"]
     assert state["files"][str(base / "gone")] == {"type": "absent"}
+    with open("/proc/sys/vm/overcommit_memory", encoding="ascii") as handle:  # what the redis role's tuning reads
+        assert state["contents"] == {"/proc/sys/vm/overcommit_memory": handle.read().rstrip("\n")}
 
 
 def test_a_file_changed_on_the_node_is_put_back(tmp_path):
