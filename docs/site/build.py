@@ -23,7 +23,7 @@ OUT = ROOT / "build" / "docs"
 GUIDES = ["README.md"] + ["docs/%s.md" % name for name in (
     "usage", "variables", "tls", "engines", "failover", "check", "data-safety", "operations", "rotation", "keepalived",
     "lifecycle", "upgrades", "backups", "observability", "validation", "benchmarks", "benchmarks-history",
-    "drill-tool", "contributing")]
+    "drill-tool", "contributing", "group-model")]
 LINK = re.compile(r"(\]\()([^)\s]+)(\))")
 
 
