@@ -30,12 +30,15 @@ RECAP_LINE = re.compile(r"^(\S+) -+ (\d+\.\d+)s$")
 HOST_LINE = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 
 
-def run_site(timeout: float, verbose: bool = False) -> tuple[float, str, int]:
-    """One site.yml run with profile_roles (-vvv: every command sent to a node shows): (seconds, output, rc)."""
+def run_site(timeout: float, verbose: bool = False, inventory: pathlib.Path | None = None,
+             extra_env: dict | None = None) -> tuple[float, str, int]:
+    """One site.yml run with profile_roles (-vvv: every command sent to a node shows): (seconds, output, rc).
+    inventory defaults to the lab's (tools/bench_ssh.py passes its two); extra_env is added to the environment."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"),
-               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_roles")
-    command = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.INVENTORY / "hosts.yml"),
+               ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_roles", **(extra_env or {}))
+    inventory = inventory or lab.INVENTORY
+    command = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory / "hosts.yml"),
                str(ROOT / "playbooks" / "site.yml")] + (["-vvv"] if verbose else [])
     t0 = time.monotonic()
     res = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)

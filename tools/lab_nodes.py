@@ -47,13 +47,14 @@ def expand(value: str) -> str:
     return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: os.environ.get(m.group(1)) or m.group(2) or "", value)
 
 
-def node_name(k: int) -> str:
-    return "%s-%d" % (template()["name"].rsplit("-", 1)[0], k)
+def node_name(k: int, spec: dict | None = None) -> str:
+    return "%s-%d" % ((spec or template())["name"].rsplit("-", 1)[0], k)
 
 
-def node_addresses(k: int) -> list[tuple[str, str]]:
+def node_addresses(k: int, spec: dict | None = None) -> list[tuple[str, str]]:
     """(network, address) of node k on each network: the first node's address + k - 1."""
-    return [(net["name"], str(ipaddress.ip_address(net["ipv4_address"]) + k - 1)) for net in template()["networks"]]
+    return [(net["name"], str(ipaddress.ip_address(net["ipv4_address"]) + k - 1))
+            for net in (spec or template())["networks"]]
 
 
 def announce_ip(k: int) -> str:
@@ -63,7 +64,7 @@ def announce_ip(k: int) -> str:
     return str(service + k - 1)
 
 
-def network_create_args(net: dict) -> list[str]:
+def network_create_args(net: dict, label: str = LABEL) -> list[str]:
     args = ["network", "create", "--driver", "bridge"]
     for key, value in (net.get("driver_options") or {}).items():
         args += ["-o", "%s=%s" % (key, value)]
@@ -72,7 +73,7 @@ def network_create_args(net: dict) -> list[str]:
         args += ["--ip-range", ipam["iprange"]] if ipam.get("iprange") else []
         for name, address in (ipam.get("aux_addresses") or {}).items():
             args += ["--aux-address", "%s=%s" % (name, address)]
-    return args + ["--label", LABEL, net["name"]]
+    return args + ["--label", label, net["name"]]
 
 
 def ensure_networks() -> None:
@@ -81,28 +82,30 @@ def ensure_networks() -> None:
             docker(*network_create_args(net))
 
 
-def container_create_args(k: int) -> list[str]:
-    """docker create of node k, on its first network (the others are connected before it starts)."""
-    spec, name = template(), node_name(k)
-    args = ["create", "--name", name, "--hostname", name, "--label", LABEL, "--log-driver", "json-file",
+def container_create_args(k: int, spec: dict | None = None, label: str = LABEL) -> list[str]:
+    """docker create of node k, on its first network (the others are connected before it starts); spec and label
+    default to the scenario's node and the lab's label (tools/bench_ssh.py passes its own)."""
+    spec = spec or template()
+    name = node_name(k, spec)
+    args = ["create", "--name", name, "--hostname", name, "--label", label, "--log-driver", "json-file",
             "--cgroupns", spec.get("cgroupns_mode", "private")]
     args += [a for cap in spec.get("capabilities") or [] for a in ("--cap-add", cap)]
     args += [a for opt in spec.get("security_opts") or [] for a in ("--security-opt", opt)]
     args += [a for vol in spec.get("volumes") or [] for a in ("-v", vol)]
     args += [a for path in spec.get("tmpfs") or [] for a in ("--tmpfs", path)]
     args += [a for key, value in (spec.get("sysctls") or {}).items() for a in ("--sysctl", "%s=%s" % (key, value))]
-    network, address = node_addresses(k)[0]
+    network, address = node_addresses(k, spec)[0]
     args += ["--network", network, "--ip", address]
     if spec.get("override_command", True) or spec.get("command"):
         sys.exit("%s: the lab nodes keep the image's command (override_command: false)" % SCENARIO)
     return args + [expand(spec["image"])]
 
 
-def create_node(k: int) -> None:
-    docker(*container_create_args(k))
-    for network, address in node_addresses(k)[1:]:
-        docker("network", "connect", "--ip", address, network, node_name(k))
-    docker("start", node_name(k))
+def create_node(k: int, spec: dict | None = None, label: str = LABEL) -> None:
+    docker(*container_create_args(k, spec, label))
+    for network, address in node_addresses(k, spec)[1:]:
+        docker("network", "connect", "--ip", address, network, node_name(k, spec))
+    docker("start", node_name(k, spec))
 
 
 def lab_containers(all_states: bool = True, label: bool = False) -> list[str]:
