@@ -22,8 +22,9 @@ class Writer(threading.Thread):
     """Sequenced writes through the VIP: SET drill:<run>:<seq> + INFO server (which node answered)."""
 
     def __init__(self, run_id: str, wait_replicas: int = 0, wait_ms: int = 200, host: str | None = None,
-                 password: str | None = None, timeout: float = WRITE_TIMEOUT_S):
+                 password: str | None = None, timeout: float = WRITE_TIMEOUT_S, grp: str | None = None):
         super().__init__(daemon=True)
+        self.grp = grp  # the Redis group written to (None: the group ha; docs/group-model.md)
         self.run_id, self.stop, self.results = run_id, threading.Event(), []
         self.password = password  # None: the inventory's application password
         self.timeout = timeout
@@ -34,8 +35,9 @@ class Writer(threading.Thread):
 
     def _client(self):
         if self.host:
-            return lab.redis_client(self.host, user="default", timeout=self.timeout, password=self.password)
-        return lab.vip_client(timeout=self.timeout, password=self.password)
+            return lab.redis_client(self.host, user="default", timeout=self.timeout, password=self.password,
+                                    grp=self.grp)
+        return lab.vip_client(timeout=self.timeout, password=self.password, grp=self.grp)
 
     def _write(self, client, seq):
         """(acknowledged, error, run_id of the server that answered) of one SET (+ WAIT) + INFO server."""

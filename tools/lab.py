@@ -111,15 +111,40 @@ def units() -> dict:
     return ENGINE_UNITS[engine()]
 
 
+def groups() -> bool:
+    """Whether the lab runs its second Redis group (REDIS_HA_GROUPS, inventories/lab: lab_second_group)."""
+    return os.environ.get("REDIS_HA_GROUPS", "").lower() in ("1", "true", "yes")
+
+
+def unit(kind: str, grp: str | None = None) -> str:
+    """A group's server or Sentinel unit (kind: server, sentinel): the packaged one for the group ha, the template
+    unit's instance for another (the roles' per_group filter)."""
+    return units()[kind] if grp in (None, "ha") else "%s@%s" % (units()[kind], grp)
+
+
 def nodes() -> list[str]:
     """Container names of the lab nodes, in inventory order."""
     hosts = yaml.safe_load((INVENTORY / "hosts.yml").read_text())
     return list(hosts["redis_ha"]["hosts"])
 
 
-def vip() -> str:
-    """The (first) virtual IP of the lab, without prefix length."""
-    return str(ipaddress.ip_interface(group_vars()["redis_ha_vips"][0]).ip)
+def group(name: str | None = None) -> dict:
+    """The lab's values of one Redis group (docs/group-model.md): the group ha (None) from the redis_ha_* variables,
+    the second group (REDIS_HA_GROUPS) from lab_second_group, keyed as an entry of redis_ha_groups."""
+    gv = group_vars()
+    if name in (None, "ha"):
+        return {"name": "ha", "vips": gv["redis_ha_vips"], "redis_port": int(gv.get("redis_ha_redis_port", 6379)),
+                "sentinel_port": int(gv.get("redis_ha_sentinel_port", 26379)),
+                "master_name": gv.get("redis_ha_master_name", "mymaster")}
+    entry = gv["lab_second_group"]
+    if entry["name"] != name:
+        raise ValueError("the lab has no group %r (lab_second_group is %r)" % (name, entry["name"]))
+    return entry
+
+
+def vip(grp: str | None = None) -> str:
+    """The (first) virtual IP of a group of the lab (the group ha by default), without prefix length."""
+    return str(ipaddress.ip_interface(group(grp)["vips"][0]).ip)
 
 
 def docker(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -156,19 +181,20 @@ def node_ips() -> dict[str, str | None]:
     return {name: node_ip(name) for name in nodes()}
 
 
-def redis_port() -> int:
-    return int(group_vars().get("redis_ha_redis_port", 6379))
+def redis_port(grp: str | None = None) -> int:
+    return int(group(grp)["redis_port"])
 
 
-def sentinel_port() -> int:
-    return int(group_vars().get("redis_ha_sentinel_port", 26379))
+def sentinel_port(grp: str | None = None) -> int:
+    return int(group(grp)["sentinel_port"])
 
 
-def master_name() -> str:
-    return group_vars().get("redis_ha_master_name", "mymaster")
+def master_name(grp: str | None = None) -> str:
+    return group(grp)["master_name"]
 
 
-def redis_client(host: str, user: str = "admin", timeout: float = 1.0, password: str | None = None) -> redis.Redis:
+def redis_client(host: str, user: str = "admin", timeout: float = 1.0, password: str | None = None,
+                 grp: str | None = None) -> redis.Redis:
     """A client of one node's Redis as an ACL user of the lab (admin or default), with the inventory's password
     unless one is given (a rotation test)."""
     gv = group_vars()
@@ -176,29 +202,32 @@ def redis_client(host: str, user: str = "admin", timeout: float = 1.0, password:
         username, password = None, password or gv["redis_password"]
     else:
         username, password = gv.get("redis_admin_user", "admin"), password or gv["redis_admin_password"]
-    return redis.Redis(host=host, port=redis_port(), username=username, password=password,
+    return redis.Redis(host=host, port=redis_port(grp), username=username, password=password,
                        socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
                        **tls_kwargs())
 
 
-def vip_client(timeout: float = 0.5, password: str | None = None) -> redis.Redis:
-    """An application client (default user) talking to the VIP, as clients do (the inventory's password unless
-    one is given)."""
-    return redis_client(vip(), user="default", timeout=timeout, password=password)
+def vip_client(timeout: float = 0.5, password: str | None = None, grp: str | None = None) -> redis.Redis:
+    """An application client (default user) talking to a group's VIP, as clients do (the inventory's password
+    unless one is given)."""
+    return redis_client(vip(grp), user="default", timeout=timeout, password=password, grp=grp)
 
 
-def sentinel_client(host: str, timeout: float = 1.0, password: str | None = None) -> redis.Redis:
+def sentinel_client(host: str, timeout: float = 1.0, password: str | None = None,
+                    grp: str | None = None) -> redis.Redis:
     """A client of one node's Sentinel (the inventory's password unless one is given; TLS when the lab has it on)."""
-    return redis.Redis(host=host, port=sentinel_port(), password=password or group_vars()["redis_ha_sentinel_password"],
+    password = password or group_vars()["redis_ha_sentinel_password"]
+    return redis.Redis(host=host, port=sentinel_port(grp), password=password,
                        socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
                        **tls_kwargs())
 
 
-def sentinel_master(host: str, timeout: float = 1.0, password: str | None = None) -> str | None:
-    """What one node's Sentinel names as master ("ip:port"), or None when it does not answer."""
-    cli = sentinel_client(host, timeout, password)
+def sentinel_master(host: str, timeout: float = 1.0, password: str | None = None,
+                    grp: str | None = None) -> str | None:
+    """What one node's Sentinel of a group names as master ("ip:port"), or None when it does not answer."""
+    cli = sentinel_client(host, timeout, password, grp)
     try:
-        addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", master_name())
+        addr = cli.execute_command("SENTINEL", "get-master-addr-by-name", master_name(grp))
     except (redis.RedisError, OSError):
         return None
     finally:
@@ -208,9 +237,9 @@ def sentinel_master(host: str, timeout: float = 1.0, password: str | None = None
     return "%s:%s" % (addr[0].decode(), addr[1].decode())
 
 
-def redis_role(host: str) -> str | None:
-    """ROLE of one node ("master"/"slave"), or None when it does not answer."""
-    cli = redis_client(host)
+def redis_role(host: str, grp: str | None = None) -> str | None:
+    """ROLE of one node's server of a group ("master"/"slave"), or None when it does not answer."""
+    cli = redis_client(host, grp=grp)
     try:
         return cli.execute_command("ROLE")[0].decode()
     except (redis.RedisError, OSError):
@@ -219,9 +248,9 @@ def redis_role(host: str) -> str | None:
         cli.close()
 
 
-def vip_holders() -> list[str]:
-    """Nodes that currently have the VIP on an interface."""
-    address = vip()
+def vip_holders(grp: str | None = None) -> list[str]:
+    """Nodes that currently have a group's VIP on an interface."""
+    address = vip(grp)
     holders = []
     for name in nodes():
         res = docker("exec", name, "ip", "-o", "addr", "show", check=False, timeout=10)
