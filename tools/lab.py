@@ -111,9 +111,12 @@ def units() -> dict:
     return ENGINE_UNITS[engine()]
 
 
-def groups() -> bool:
-    """Whether the lab runs its second Redis group (REDIS_HA_GROUPS, inventories/lab: lab_second_group)."""
-    return os.environ.get("REDIS_HA_GROUPS", "").lower() in ("1", "true", "yes")
+def groups() -> list[str]:
+    """The lab's Redis groups beyond the group ha (REDIS_HA_GROUPS=N: the first N of inventories/lab's
+    lab_more_groups; 1, true or yes: one)."""
+    value = os.environ.get("REDIS_HA_GROUPS", "").lower()
+    count = 1 if value in ("true", "yes") else int(value or 0)
+    return [entry["name"] for entry in group_vars()["lab_more_groups"][:count]]
 
 
 def unit(kind: str, grp: str | None = None) -> str:
@@ -130,16 +133,16 @@ def nodes() -> list[str]:
 
 def group(name: str | None = None) -> dict:
     """The lab's values of one Redis group (docs/group-model.md): the group ha (None) from the redis_ha_* variables,
-    the second group (REDIS_HA_GROUPS) from lab_second_group, keyed as an entry of redis_ha_groups."""
+    the others (REDIS_HA_GROUPS) from lab_more_groups, keyed as entries of redis_ha_groups."""
     gv = group_vars()
     if name in (None, "ha"):
         return {"name": "ha", "vips": gv["redis_ha_vips"], "redis_port": int(gv.get("redis_ha_redis_port", 6379)),
                 "sentinel_port": int(gv.get("redis_ha_sentinel_port", 26379)),
                 "master_name": gv.get("redis_ha_master_name", "mymaster")}
-    entry = gv["lab_second_group"]
-    if entry["name"] != name:
-        raise ValueError("the lab has no group %r (lab_second_group is %r)" % (name, entry["name"]))
-    return entry
+    for entry in gv["lab_more_groups"]:
+        if entry["name"] == name:
+            return entry
+    raise ValueError("the lab has no group %r (lab_more_groups)" % (name,))
 
 
 def vip(grp: str | None = None) -> str:

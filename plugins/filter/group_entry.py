@@ -13,7 +13,7 @@ version_added: 1.1.0
 description:
   - The roles resolve the values that differ between the groups of a host (ports, master name, VIPs, router
     id) from this entry, and every other value from the host's variables (docs/group-model.md). The group
-    C(ha), today's single group, has no entry: its values are the host's C(redis_ha_*) variables.
+    C(ha), today's single group, has no entry; its values are the host's C(redis_ha_*) variables.
 options:
   _input:
     description: The list C(redis_ha_groups) (each entry a dictionary with C(name)).
