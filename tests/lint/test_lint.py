@@ -71,8 +71,9 @@ def test_variable_reference_matches_argument_specs():
     assert result.returncode == 0, result.stderr
 
 
-# An int or bool option whose default falls back on another variable: '{{ redis_port | default(6379) }}'.
-FALLBACK = re.compile(r"^\{\{ (\w+) \| default\((\w+)\) \}\}$")
+# An int or bool option whose default falls back on another variable: '{{ redis_port | default(6379) }}', or on its
+# group's entry first (docs/group-model.md): '{{ redis_group_entry.redis_port | default(redis_ha_redis_port | default(6379)) }}'.
+FALLBACK = re.compile(r"^\{\{ (?:\w+_group_entry\.\w+ \| default\()?(\w+) \| default\((\w+)\)\)? \}\}$")
 
 
 def _defaults(role):
