@@ -21,8 +21,11 @@ CHECK_PACKAGE = "/usr/local/lib/redis-vip-check/redis_vip_check"
 
 
 def stack_units() -> tuple[str, ...]:
-    """The lab's units: server and Sentinel of its engine, keepalived and the VIP watcher."""
-    return (lab.units()["server"], lab.units()["sentinel"]) + KEEPALIVED_UNITS
+    """The lab's units: server and Sentinel of its engine, keepalived and the VIP watcher, and the server, Sentinel
+    and watcher of each further group (REDIS_HA_GROUPS, docs/group-model.md)."""
+    more = tuple(unit for grp in lab.groups()
+                 for unit in (lab.unit("server", grp), lab.unit("sentinel", grp), "redis-vip-watch-%s" % grp))
+    return (lab.units()["server"], lab.units()["sentinel"]) + KEEPALIVED_UNITS + more
 
 
 def unit_events(node: str, unit: str, since: float | None = None) -> list[tuple[float, str]]:

@@ -38,7 +38,11 @@ def test_fresh_deploy_started_each_service_once_and_restarted_none(host):
             for unit in restart_races.stack_units()}
     for unit, events in seen.items():
         assert events.count("Started") == 1, (node, unit, events)
-        assert not {"Stopping", "Reloading"} & set(events), (node, unit, events)
+        assert "Stopping" not in events, (node, unit, events)
+        # each further group's VRRP instance file, written after keepalived started, reloads it once (its other
+        # instances keep their state: test_11_groups.py)
+        reloads = len(lab.groups()) if unit == "keepalived" else 0
+        assert events.count("Reloading") <= reloads, (node, unit, events)
 
 
 def test_services_running_and_enabled(host):

@@ -70,11 +70,24 @@ def _lost(writers, ips):
     return lost
 
 
+def _vrrp_states(node):
+    """(instance, state) of each VRRP state change of a node since the converge, oldest first (the lab's notify hook
+    record-state writes them)."""
+    res = lab.docker("exec", node, "cat", "/var/tmp/redis-vip-states.log", check=False)
+    return [tuple(line.split()[2:0:-1]) for line in res.stdout.splitlines() if len(line.split()) == 3]
+
+
 def test_both_groups_run_with_their_masters_on_one_node():
     ips = lab.node_ips()
     masters = {grp: _wait(lambda g=grp: _settled(g, ips), 30) for grp in (None, OTHER)}
     assert masters[None] and masters[None] == masters[OTHER], masters
     assert lab.vip(OTHER) != lab.vip() and lab.redis_port(OTHER) != lab.redis_port()
+    # keepalived was reloaded for the group cache's instance after the group ha's had become MASTER: the group ha's
+    # VIP went to its master once and never left it (converge and idempotence)
+    ha_instance = "redis_vip_%d" % lab.group_vars()["keepalived_virtual_router_id"]
+    states = {node: [s for i, s in _vrrp_states(node) if i == ha_instance] for node in lab.nodes()}
+    assert states[masters[None]][-1:] == ["MASTER"] and states[masters[None]].count("MASTER") == 1, states
+    assert all("MASTER" not in s for node, s in states.items() if node != masters[None]), states
 
 
 def test_freezing_one_groups_master_moves_only_that_groups_vip():
