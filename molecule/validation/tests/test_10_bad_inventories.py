@@ -27,6 +27,7 @@ CASES = sorted(valnodes.BAD.glob("*.yml"))
 REQUIRED = {  # the issue's list: each must be among the cases
     "vip_not_an_address", "vip_outside_subnet", "vrid_0", "vrid_256", "priority_255", "auth_pass_9_chars",
     "interface_missing", "two_bootstrap_masters", "two_sentinels", "even_quorum", "missing_redis_password",
+    "groups_port_clash", "groups_duplicate_vrid", "groups_missing_key",  # redis_ha_groups (issue 27)
 }
 
 
