@@ -20,6 +20,7 @@ def _render(**group_vars):
                   keepalived_check_sentinel_password="spw", keepalived_check_state_dir="/run/redis-vip-check",
                   keepalived_check_track_file="/run/redis-vip-check/track",
                   keepalived_vips=["10.0.0.100/24"],
+                  keepalived_group_name="ha",  # the group of today's inventories (docs/group-model.md)
                   sentinel_endpoint="10.0.0.1:26379")  # the sentinel role's fact
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     for name, value in defaults.items():
