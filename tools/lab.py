@@ -145,6 +145,13 @@ def group(name: str | None = None) -> dict:
     raise ValueError("the lab has no group %r (lab_more_groups)" % (name,))
 
 
+def vrrp_instance(grp: str | None = None) -> str:
+    """The name of a group's vrrp_instance in keepalived.conf (redis_vip_<router id>), as the notify hooks get it."""
+    entry = group(grp)
+    vrid = entry.get("virtual_router_id") or group_vars()["keepalived_virtual_router_id"]
+    return "redis_vip_%d" % int(vrid)
+
+
 def vip(grp: str | None = None) -> str:
     """The (first) virtual IP of a group of the lab (the group ha by default), without prefix length."""
     return str(ipaddress.ip_interface(group(grp)["vips"][0]).ip)

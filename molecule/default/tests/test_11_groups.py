@@ -84,7 +84,7 @@ def test_both_groups_run_with_their_masters_on_one_node():
     assert lab.vip(OTHER) != lab.vip() and lab.redis_port(OTHER) != lab.redis_port()
     # keepalived was reloaded for the group cache's instance after the group ha's had become MASTER: the group ha's
     # VIP went to its master once and never left it (converge and idempotence)
-    ha_instance = "redis_vip_%d" % lab.group_vars()["keepalived_virtual_router_id"]
+    ha_instance = lab.vrrp_instance()
     states = {node: [s for i, s in _vrrp_states(node) if i == ha_instance] for node in lab.nodes()}
     assert states[masters[None]][-1:] == ["MASTER"] and states[masters[None]].count("MASTER") == 1, states
     assert all("MASTER" not in s for node, s in states.items() if node != masters[None]), states

@@ -38,11 +38,13 @@ def run_one(fault):
 
 
 def hook_states():
-    """{node: [(epoch, state), ...]} in the order the node's notify hook was called."""
-    states = {}
+    """{node: [(epoch, state), ...]} in the order the node's notify hook was called for the group ha's VRRP instance
+    (a further group's instance has its own, REDIS_HA_GROUPS)."""
+    states, ours = {}, lab.vrrp_instance()
     for node in lab.nodes():
         out = lab.docker("exec", node, "cat", HOOK_LOG, timeout=10).stdout
-        states[node] = [(float(t), state) for t, state, _instance in (line.split() for line in out.splitlines())]
+        states[node] = [(float(t), state) for t, state, instance in (line.split() for line in out.splitlines())
+                        if instance == ours]
     return states
 
 
