@@ -9,8 +9,9 @@
   certificates), client certificates required and no plaintext port at all. Debian 13 + Valkey carries a
   second Redis group on the same nodes (REDIS_HA_GROUPS): both deployed, one group's master frozen and switched
   over under writers on both (test_11_groups.py).
-* validation: bad inventories refused by the preflight with nothing changed on any node; no password in
-  output or ps; least-privilege ACL users; each role alone.
+* validation: the group deployed by the release before issue 27 (molecule.yml) taken over in place by this
+  checkout's site.yml under a writer; bad inventories refused by the preflight with nothing changed on any node; no
+  password in output or ps; least-privilege ACL users; each role alone.
 (molecule/drill holds the benchmark nodes of docs/benchmarks.md; it is not part of the suite.)"""
 
 import os

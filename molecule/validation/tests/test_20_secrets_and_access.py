@@ -1,7 +1,8 @@
 """Secrets stay secret and access is least privilege, after a normal converge.
 
 * A second site.yml run with the good inventory, at -vvv: it passes the preflight, changes nothing and
-  prints no password.
+  prints no password. It is also the second run of this checkout's site.yml after test_00_upgrade_in_place.py's
+  take-over of the group the converge deployed with the release before (which has no second run of its own).
 * `ps` on every node shows no password; the files holding passwords are 0640 and owned by the service's
   user/group; Redis and Sentinel listen only on the configured addresses; protected-mode is on.
 * The Redis ACL users can do what they must and are refused what they must not; unauthenticated clients
