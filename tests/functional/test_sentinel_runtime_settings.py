@@ -27,7 +27,8 @@ def _render(name, **values):
 def _install(tmp_path, port, password, cli_bin=REDIS_CLI, pki=None):
     """The script and its password file as the role writes them (0750 / 0640); the script's path."""
     env_file, script = tmp_path / "sentinel-cli.env", tmp_path / "sentinel-runtime-settings"
-    values = dict(sentinel_os={"service": "redis-sentinel", "cli_bin": cli_bin}, sentinel_port=port,
+    values = dict(sentinel_os={"service": "redis-sentinel", "cli_bin": cli_bin}, sentinel_service="redis-sentinel",
+                  sentinel_port=port,
                   sentinel_ping_period_ms=PERIOD, sentinel_runtime_settings_env=str(env_file),
                   sentinel_runtime_settings_script=str(script), sentinel_tls=pki is not None,
                   sentinel_tls_ca_file=pki and pki["ca"], sentinel_tls_cert_file=pki and pki["server_cert"],
