@@ -2,24 +2,11 @@
 unit or path (the group ha keeps today's, so a 1.0 group is taken over in place), group_entry picks a group's
 entry of redis_ha_groups and refuses a name that is not there."""
 
-import importlib.util
-import pathlib
-
 import pytest
 from ansible.errors import AnsibleFilterError
 
-FILTERS = pathlib.Path(__file__).resolve().parents[4] / "plugins" / "filter"  # the collection root
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, FILTERS / ("%s.py" % name))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return getattr(mod, name)
-
-
-per_group = _load("per_group")
-group_entry = _load("group_entry")
+from ansible_collections.redis_ha.sentinel_vip.plugins.filter.group_entry import group_entry
+from ansible_collections.redis_ha.sentinel_vip.plugins.filter.per_group import per_group
 
 
 @pytest.mark.parametrize("name,group,sep,expected", [

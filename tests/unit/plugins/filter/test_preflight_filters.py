@@ -4,24 +4,11 @@ secret_problems: every refusal names the variable and never holds the value. vri
 weight_problems: the cross-host rules of the preflight, on plain dictionaries standing for hostvars.
 """
 
-import importlib.util
-import pathlib
-
 import pytest
 
-FILTERS = pathlib.Path(__file__).resolve().parents[4] / "plugins" / "filter"  # the collection root
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, FILTERS / ("%s.py" % name))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return getattr(mod, name)
-
-
-secret_problems = _load("secret_problems")
-vrid_clashes = _load("vrid_clashes")
-weight_problems = _load("weight_problems")
+from ansible_collections.redis_ha.sentinel_vip.plugins.filter.secret_problems import secret_problems
+from ansible_collections.redis_ha.sentinel_vip.plugins.filter.vrid_clashes import vrid_clashes
+from ansible_collections.redis_ha.sentinel_vip.plugins.filter.weight_problems import weight_problems
 
 GOOD = "s3cret-Value_1"
 
