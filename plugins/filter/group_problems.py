@@ -74,6 +74,15 @@ options:
     type: list
     elements: str
     default: []
+  host_variables:
+    description:
+      - The names of the host's own variables (inventory and extra variables, C(hostvars[inventory_hostname])).
+        With additional groups, a role variable that differs between the groups (such as C(redis_port)) set
+        there would apply to every group of the host; each is refused, naming the group-wide variable and the
+        entry's key to set instead.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -254,6 +263,30 @@ def _entry_problems(group, entry, tls_plaintext, members, witnesses):
     return problems, valid
 
 
+# role variables whose default differs between the groups (each role reads its group's entry): set on a host,
+# one would apply to every group of it -> what to set instead (today's group's variable, the entry's key)
+PER_GROUP_ROLE_VARIABLES = {
+    "redis_port": ("redis_ha_redis_port", "redis_port"),
+    "sentinel_redis_port": ("redis_ha_redis_port", "redis_port"),
+    "keepalived_redis_port": ("redis_ha_redis_port", "redis_port"),
+    "sentinel_port": ("redis_ha_sentinel_port", "sentinel_port"),
+    "redis_sentinel_port": ("redis_ha_sentinel_port", "sentinel_port"),
+    "keepalived_sentinel_port": ("redis_ha_sentinel_port", "sentinel_port"),
+    "redis_master_name": ("redis_ha_master_name", "master_name"),
+    "sentinel_master_name": ("redis_ha_master_name", "master_name"),
+    "keepalived_master_name": ("redis_ha_master_name", "master_name"),
+    "redis_vips": ("redis_ha_vips", "vips"),
+    "keepalived_vips": ("redis_ha_vips", "vips"),
+}
+
+
+def _role_variable_problems(host_variables):
+    """One message per per-group role variable among the host's own variables."""
+    return ["%s is set on the host: with redis_ha_groups it would apply to every group of the host; expected %s "
+            "for today's group and each entry's %s instead" % (name, *PER_GROUP_ROLE_VARIABLES[name])
+            for name in sorted(set(host_variables or ()) & set(PER_GROUP_ROLE_VARIABLES))]
+
+
 _EXPECTED = {
     "name": "a name of 1 to 15 lower-case letters and digits starting with a letter (it names the units "
             "redis-server@NAME and redis-sentinel@NAME)",
@@ -271,12 +304,12 @@ _EXPECTED = {
 
 def group_problems(groups, name="ha", redis_port=None, sentinel_port=None, master_name=None, vips=(),
                    virtual_router_id=None, tls_plaintext=False, tls_plaintext_port=None,
-                   sentinel_tls_plaintext_port=None, members=(), witnesses=()):
+                   sentinel_tls_plaintext_port=None, members=(), witnesses=(), host_variables=()):
     """Messages naming each problem of the additional groups (groups: the host's redis_ha_groups)."""
     if groups is None or isinstance(groups, (str, dict)) or not isinstance(groups, (list, tuple)):
         return ["redis_ha_groups is %s: expected a list of groups (or [] for none)" % _show(groups)]
     members, witnesses = list(members or []), list(witnesses or [])
-    problems = []
+    problems = _role_variable_problems(host_variables) if groups else []
     # value -> (the group that holds it: a _Group, or the name of today's group; its field)
     ports, vrids, addresses, master_names = {}, {}, {}, {}
     group_names = {name: (name, "name")}

@@ -258,3 +258,17 @@ def test_the_labs_further_groups():
         assert problems(lab[:count], **today) == []
         assert problems(lab[:count], tls_plaintext=True, tls_plaintext_port=6378, sentinel_tls_plaintext_port=26378,
                         **today) == []
+
+
+def test_a_per_group_role_variable_on_the_host_is_refused_with_groups_only():
+    """redis_port set in the inventory would give every group of the host the same port (the roles read it before
+    the group's entry): refused, naming what to set instead; the host's other variables, and no groups, pass."""
+    host = ["redis_ha_redis_port", "keepalived_virtual_router_id", "redis_port", "keepalived_vips", "ansible_host"]
+    found = problems([cache()], host_variables=host)
+    assert found == [
+        "keepalived_vips is set on the host: with redis_ha_groups it would apply to every group of the host; "
+        "expected redis_ha_vips for today's group and each entry's vips instead",
+        "redis_port is set on the host: with redis_ha_groups it would apply to every group of the host; "
+        "expected redis_ha_redis_port for today's group and each entry's redis_port instead"], found
+    assert problems([], host_variables=host) == []
+    assert problems([cache()], host_variables=["redis_ha_redis_port", "keepalived_virtual_router_id"]) == []
