@@ -8,7 +8,8 @@ stopped, each node's pending systemd jobs (the stuck units), their journal and t
 the JSON (<out>-logs/run-K-hang.txt, with each run's playbook output in run-K.log). Prints a line per run and a
 summary (min / median / max seconds of the runs that ended, hung and failed counts). The nodes are made by
 tools/lab_nodes.py (the Molecule scenario's definition); the last run's lab is left up (make lab-down removes
-it). REDIS_HA_PLATFORM, REDIS_HA_ENGINE and REDIS_HA_TLS choose the lab as for make lab. Traffic goes only to
+it). REDIS_HA_PLATFORM, REDIS_HA_ENGINE, REDIS_HA_TLS and REDIS_HA_GROUPS choose the lab as for make lab (the
+JSON records them, and the load average before and after each site.yml run). Traffic goes only to
 the lab's own containers.
 """
 
@@ -99,10 +100,11 @@ def one_run(index: int, nodes: int, timeout: float, logs: pathlib.Path) -> dict:
     prepare = playbook(inventory, "molecule/default/prepare.yml", log, timeout)
     if prepare.returncode is None:
         stop(prepare)
-    t1 = time.monotonic()
+    t1, load_before = time.monotonic(), os.getloadavg()
     proc = playbook(inventory, "playbooks/site.yml", log, timeout)
     run = {"run": index, "nodes": nodes, "create_s": round(created, 1), "site_s": round(time.monotonic() - t1, 1),
-           "rc": proc.returncode, "hung": proc.returncode is None, "log": str(log)}
+           "rc": proc.returncode, "hung": proc.returncode is None, "log": str(log),
+           "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()]}
     if run["hung"]:
         names = [lab_nodes.node_name(k) for k in range(1, nodes + 1)]
         hang = logs / ("run-%d-hang.txt" % index)
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
               "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
               "platform": os.environ.get("REDIS_HA_PLATFORM") or "debian12",
               "engine": os.environ.get("REDIS_HA_ENGINE") or "redis", "tls": os.environ.get("REDIS_HA_TLS") or "",
-              "runs": []}
+              "groups": os.environ.get("REDIS_HA_GROUPS") or "0", "runs": []}
     for index in range(1, args.runs + 1):
         report["runs"].append(one_run(index, args.nodes, args.timeout, logs))
         print(progress(report["runs"][-1], args.runs), flush=True)
