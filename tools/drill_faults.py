@@ -11,7 +11,8 @@ import time
 import lab
 import restart_races
 from drill_group import first_write_through_vip, node_exec, now, run_playbook
-from drill_measure import wait_in_sync
+from drill_load import group_writers, lost_writes, stop_threads
+from drill_measure import failed_seconds, wait_in_sync
 
 FAULTS = ("kill-master", "power-off", "kill-redis-server", "switchover", "rolling-restart", "migrate-engine",
           "sentinel-failover", "stop-keepalived", "crash-keepalived", "stale-old-master", "partition", "stop-sentinel",
@@ -23,6 +24,9 @@ PLAYBOOK_FAULTS = ("switchover", "rolling-restart", "migrate-engine", "rotate-ce
 CPU_LOAD_S, CPU_LOOPS = 20, 4  # cpu-load: busy loops on the master for this long (the watcher's CPU is stressed)
 SENTINEL_GAP_S = 2.0      # restart-sentinels: pause between two nodes' Sentinel restarts
 FREEZE_S = 6.0            # freeze-redis: seconds between SIGSTOP and SIGCONT (--freeze)
+GROUP_FAILOVER_BOUND_S = 60   # group_freeze: the frozen group's VIP has moved by then,
+GROUP_WRITE_BACK_S = 10       # a write through it has succeeded by this long after,
+GROUP_REJOIN_BOUND_S = 120    # and the thawed server is a replica again and the group settled by this long after
 
 
 def reissue_node_certificates() -> list[str]:
@@ -206,3 +210,51 @@ def repair(fault: str, master: str, ips: dict, note: dict | None = None) -> dict
     elif fault == "partition":
         node_exec(master, "sh", "-c", partition_rules(master, ips, "-D"))
     return {}
+
+
+def group_freeze(grp: str, master: str, ips: dict, observers=()) -> tuple[dict, dict]:
+    """The isolation drill of several groups on the same nodes (issue 27, docs/group-model.md): a writer through the
+    VIP of the group ha and one through the VIP of `grp`, then SIGSTOP of `grp`'s server unit on `master` only; waits
+    (bounded) until `grp`'s VIP is on one other node, until a write through it succeeds, and checks that the group
+    ha's VIP and master stayed on `master`; then SIGCONT and waits until the thawed server is a replica and `grp`
+    settled again. Stops the writers (and the started `observers`, threads with a stop Event) and counts each group's
+    failed writes and the acknowledged writes its master lacks. molecule/default/tests/test_11_groups.py asserts on
+    the result, tools/bench_group_freeze.py times it. Returns (result, writers): monotonic instants t_*; seconds from
+    the SIGSTOP's return (systemctl kill has signalled the server by then) *_s; None where a bound ran out."""
+    unit = lab.unit("server", grp)
+    writers = group_writers((None, grp))
+    time.sleep(1.0)
+    result = {"group": grp, "frozen": master, "unit": unit, "t_sent": now(), "wall_sent": time.time()}
+    node_exec(master, "systemctl", "kill", "-s", "STOP", unit)
+    result["t_stopped"] = t_stopped = now()
+    try:
+        moved = lab.wait_for(lambda: lab.vip_holders(grp) not in ([], [master]) and lab.vip_holders(grp),
+                             GROUP_FAILOVER_BOUND_S)
+        result["t_moved"] = now()
+        result["moved"] = moved or None
+        # writes through the frozen group's VIP succeed again (on the new master)
+        result["write_back"] = bool(lab.wait_for(
+            lambda: any(r["ok"] and r["t0"] > result["t_sent"] for r in writers[grp].results[-5:]), GROUP_WRITE_BACK_S))
+        # the group ha did not move
+        result["ha_unmoved"] = lab.vip_holders() == [master] and lab.group_master(None, ips) == master
+    finally:
+        node_exec(master, "systemctl", "kill", "-s", "CONT", unit)
+        result["t_cont"] = now()
+    result["rejoined"] = lab.wait_for(lambda: lab.redis_role(ips[master], grp=grp) == "slave"
+                                      and lab.group_settled(grp, ips), GROUP_REJOIN_BOUND_S) or None
+    result["t_rejoined"] = now()
+    time.sleep(1.0)
+    stop_threads(*writers.values(), *observers)
+    names = {g: g or "ha" for g in writers}
+    result["writes"] = {names[g]: len(w.results) for g, w in writers.items()}
+    result["failed"] = {names[g]: sum(1 for r in w.results if not r["ok"]) for g, w in writers.items()}
+    result["failed_s"] = {names[g]: round(failed_seconds(w.results, since=t_stopped), 3) for g, w in writers.items()}
+    result["lost"] = lost_writes(writers, ips)
+    first = next((r for r in writers[grp].results if r["ok"] and r["t0"] > t_stopped), None)
+    result.update(
+        exec_s=round(t_stopped - result["t_sent"], 3),
+        vip_moved_s=round(result["t_moved"] - t_stopped, 3) if moved else None,
+        first_write_s=round(first["t1"] - t_stopped, 3) if first else None,
+        frozen_s=round(result["t_cont"] - t_stopped, 3),
+        rejoin_s=round(result["t_rejoined"] - result["t_cont"], 3) if result["rejoined"] else None)
+    return result, writers

@@ -29,17 +29,17 @@ def node_exec(node, *cmd, timeout=30):
     return lab.docker("exec", node, *cmd, check=False, timeout=timeout)
 
 
-def sentinel_ip(host: str, timeout: float = 0.15):
-    """Address of the master one Sentinel names (no port), fast timeout for the 50 ms monitor."""
-    named = lab.sentinel_master(host, timeout=timeout)
+def sentinel_ip(host: str, timeout: float = 0.15, grp: str | None = None):
+    """Address of the master one Sentinel of a group names (no port), fast timeout for the 50 ms monitor."""
+    named = lab.sentinel_master(host, timeout=timeout, grp=grp)
     return named.rsplit(":", 1)[0] if named else None
 
 
-def role_runid(host, timeout=0.15):
-    """(ROLE, run_id) of one node's server, (None, None) when it does not answer."""
+def role_runid(host, timeout=0.15, grp: str | None = None):
+    """(ROLE, run_id) of one node's server of a group, (None, None) when it does not answer."""
     if not host:
         return None, None
-    cli = lab.redis_client(host, timeout=timeout)
+    cli = lab.redis_client(host, timeout=timeout, grp=grp)
     try:
         info = cli.info("server")
         role = cli.execute_command("ROLE")[0].decode()

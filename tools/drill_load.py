@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+import uuid
 
 import lab
 import redis
@@ -86,11 +87,12 @@ class Writer(threading.Thread):
 
 class Monitor(threading.Thread):
     """Polls every POLL_S: what each Sentinel names as master, each node's Redis role and run_id, and (every
-    few polls, through nsenter into the containers' network namespaces) which node holds the VIP."""
+    few polls, through nsenter into the containers' network namespaces) which node holds the VIP; of one group
+    (grp; None: the group ha)."""
 
-    def __init__(self, ips: dict):
+    def __init__(self, ips: dict, grp: str | None = None):
         super().__init__(daemon=True)
-        self.ips, self.stop = dict(ips), threading.Event()
+        self.ips, self.grp, self.stop = dict(ips), grp, threading.Event()
         self.sentinel, self.roles, self.vip = [], [], []
         self.run_ids: dict[str, str] = {}
         self.pids = {}
@@ -114,14 +116,14 @@ class Monitor(threading.Thread):
                 continue
             if res.returncode != 0:
                 self.pids[name] = None
-            elif " %s/" % lab.vip() in res.stdout:
+            elif " %s/" % lab.vip(self.grp) in res.stdout:
                 held.append(name)
         return held
 
     def learn_run_ids(self):
         """Asks every node once for its run_id: roles polled late may have missed a restarted node's."""
         for name, ip in lab.node_ips().items():
-            _role, rid = role_runid(ip, timeout=1)
+            _role, rid = role_runid(ip, timeout=1, grp=self.grp)
             if rid:
                 self.run_ids[rid] = name
 
@@ -129,11 +131,12 @@ class Monitor(threading.Thread):
         i = 0
         while not self.stop.is_set():
             t = now()
-            self.sentinel.append((t, {name: sentinel_ip(ip) if ip else None for name, ip in self.ips.items()}))
+            self.sentinel.append((t, {name: sentinel_ip(ip, grp=self.grp) if ip else None
+                                      for name, ip in self.ips.items()}))
             if i % 4 == 0:
                 roles = {}
                 for name, ip in self.ips.items():
-                    roles[name], run_id = role_runid(ip)
+                    roles[name], run_id = role_runid(ip, grp=self.grp)
                     if run_id:
                         self.run_ids[run_id] = name
                 self.roles.append((t, roles))
@@ -166,6 +169,29 @@ def delete_writes(client, writer: Writer):
     """Deletes every key the writer wrote (keeps the lab small)."""
     for i in range(0, len(writer.results) + 1, CHUNK):
         client.delete(*["drill:%s:%d" % (writer.run_id, s) for s in range(i + 1, i + CHUNK + 1)])
+
+
+def group_writers(groups, prefix: str = "groups") -> dict:
+    """One started Writer through the VIP of each group ({group: writer}; None is the group ha), run ids
+    <prefix>-<group>-<random>."""
+    writers = {grp: Writer("%s-%s-%s" % (prefix, grp or "ha", uuid.uuid4().hex[:8]), grp=grp) for grp in groups}
+    for writer in writers.values():
+        writer.start()
+    return writers
+
+
+def lost_writes(writers: dict, ips: dict) -> dict:
+    """Acknowledged writes of each group ({group name: count}, "ha" for None) that the group's master does not hold,
+    after the writers stopped; deletes the writers' keys."""
+    lost = {}
+    for grp, writer in writers.items():
+        client = lab.redis_client(ips[lab.group_master(grp, ips)], grp=grp)
+        try:
+            lost[grp or "ha"] = len(missing_writes(client, writer.run_id, [r for r in writer.results if r["ok"]]))
+            delete_writes(client, writer)
+        finally:
+            client.close()
+    return lost
 
 
 def write_base_keys(master_ip: str, run_id: str, count: int = BASE_KEYS) -> int:

@@ -11,6 +11,7 @@ import ipaddress
 import os
 import pathlib
 import subprocess
+import time
 
 import redis
 import yaml
@@ -267,6 +268,37 @@ def vip_holders(grp: str | None = None) -> list[str]:
         if res.returncode == 0 and (" %s/" % address) in res.stdout:
             holders.append(name)
     return holders
+
+
+def wait_for(predicate, timeout: float, step: float = 0.2):
+    """Calls predicate every `step` seconds until it returns a true value or `timeout` seconds have passed; returns
+    its last value (false on a timeout). The tests' and drills' one bounded wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+def group_master(grp: str | None = None, ips: dict | None = None) -> str | None:
+    """The node whose server of a group answers ROLE master (None when none or several do)."""
+    ips = ips or node_ips()
+    masters = [n for n, ip in ips.items() if ip and redis_role(ip, grp=grp) == "master"]
+    return masters[0] if len(masters) == 1 else None
+
+
+def group_settled(grp: str | None = None, ips: dict | None = None) -> str | None:
+    """A group's master node once it is settled: one master, every Sentinel of the group naming it and the group's
+    VIP on it only; None otherwise."""
+    ips = ips or node_ips()
+    master = group_master(grp, ips)
+    if not master:
+        return None
+    named = {sentinel_master(ip, grp=grp) for ip in ips.values() if ip}
+    if named != {"%s:%d" % (ips[master], redis_port(grp))}:
+        return None
+    return master if vip_holders(grp) == [master] else None
 
 
 def status() -> list[dict]:

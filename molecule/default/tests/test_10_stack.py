@@ -2,22 +2,12 @@
 a write through the VIP readable on every replica. Node-local facts through testinfra (`host`), the
 client's view from the control machine through the lab tools."""
 
-import time
 import uuid
 
 import lab
 import pytest
 import restart_races
 import yaml
-
-
-def _wait(predicate, timeout, step=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +76,7 @@ def test_sentinels_agree_and_vip_is_on_the_master(ips):
     master_ip = next(iter(named.values())).rsplit(":", 1)[0]
     master = next(n for n, ip in ips.items() if ip == master_ip)
     assert lab.redis_role(master_ip) == "master"
-    holders = _wait(lambda: lab.vip_holders() == [master] and lab.vip_holders(), 30)
+    holders = lab.wait_for(lambda: lab.vip_holders() == [master] and lab.vip_holders(), 30)
     assert holders == [master], "VIP holders %s, Sentinel's master %s" % (lab.vip_holders(), master)
 
 
@@ -94,7 +84,7 @@ def test_write_through_vip_is_read_on_every_replica(ips):
     key, value = "verify:%s" % uuid.uuid4().hex, uuid.uuid4().hex
     assert lab.vip_client(timeout=2).set(key, value)
     for name, ip in ips.items():
-        got = _wait(lambda ip=ip: lab.redis_client(ip).get(key), 10)
+        got = lab.wait_for(lambda ip=ip: lab.redis_client(ip).get(key), 10)
         assert got == value.encode(), "%s did not get the write made through the VIP" % name
 
 
@@ -120,7 +110,7 @@ def test_sentinel_ping_period_is_applied_and_again_after_a_restart(ips):
             return _ping_period(ips[replica]) == wanted
         except Exception:  # noqa: BLE001 - not answering yet
             return False
-    assert _wait(applied, 20), "%s: ping-period after a restart is %s" % (replica, _ping_period(ips[replica]))
+    assert lab.wait_for(applied, 20), "%s: ping-period after a restart is %s" % (replica, _ping_period(ips[replica]))
 
 
 def test_two_network_topology(host):
