@@ -18,7 +18,9 @@ SIGSTOP's `docker exec ... systemctl kill` (the server is stopped by then):
   sentinel_switch_s   a majority of cache's Sentinels name the new master (SENTINEL get-master-addr-by-name,
                       polled every 50 ms: it changes at +switch-master, after the promotion the check follows)
   vip_master_s        keepalived on the new node enters MASTER for cache's instance (the hook's time stamp: the
-                      VIP is added then)
+                      VIP is added then); vip_stable_s: its last entry into MASTER before the rejoin
+  vip_flaps           how often the new node left MASTER again (FAULT or BACKUP: the VIP removed) after its first
+                      entry, before the rejoin; every state change of the instance on every node is in the JSON (vrrp)
   vip_moved_s         the drill's own poll (docker exec ip addr on each node, every 0.2 s) sees the VIP moved:
                       test_11's figure, late by the poll
   first_write_s       the first acknowledged write through cache's VIP (its reply's arrival)
@@ -55,7 +57,8 @@ from drill_report import draw_timeline
 
 ROOT = lab.ROOT
 SETTLE_S = 180
-FIGURES = ("vip_released_s", "sentinel_switch_s", "vip_master_s", "vip_moved_s", "first_write_s", "recovery_s",
+FIGURES = ("vip_released_s", "sentinel_switch_s", "vip_master_s", "vip_stable_s", "vip_flaps", "vip_moved_s",
+           "first_write_s", "recovery_s",
            "failed_s.ha", "failed_s.GROUP",
            "failed.ha", "failed.GROUP", "lost.ha", "lost.GROUP", "rejoin_s")
 
@@ -96,17 +99,23 @@ def prepare(grp: str, ips: dict) -> tuple[str, bool]:
     return ha_master, True
 
 
-def hook_state_at(node: str, grp: str, since_wall: float, master: bool) -> float | None:
-    """Wall-clock time at which keepalived on node first entered MASTER (master true) or left it (BACKUP, FAULT) for
-    grp's instance after since_wall (the lab's notify hook writes '<epoch> <state> <instance>' lines), or None."""
-    res = drill_group.node_exec(node, "cat", "/var/tmp/redis-vip-states.log")
-    instance = lab.vrrp_instance(grp)
-    for line in res.stdout.splitlines():
-        fields = line.split()
-        if (len(fields) == 3 and (fields[1] == "MASTER") == master and fields[2] == instance
-                and float(fields[0]) > since_wall):
-            return float(fields[0])
-    return None
+def vrrp_transitions(grp: str, since_wall: float, until_wall: float) -> list[list]:
+    """[seconds after since_wall, node, state] of each VRRP state change of grp's instance on every node between the
+    two wall-clock times, in order (the lab's notify hook writes '<epoch> <state> <instance>' lines on each node)."""
+    instance, found = lab.vrrp_instance(grp), []
+    for node in lab.nodes():
+        res = drill_group.node_exec(node, "cat", "/var/tmp/redis-vip-states.log")
+        for line in res.stdout.splitlines():
+            fields = line.split()
+            if len(fields) == 3 and fields[2] == instance and since_wall < float(fields[0]) <= until_wall:
+                found.append([round(float(fields[0]) - since_wall, 3), node, fields[1]])
+    return sorted(found)
+
+
+def flaps(vrrp: list[list], node: str | None) -> int:
+    """How often node left MASTER (to BACKUP or FAULT: its VIP removed) in vrrp_transitions' list."""
+    states = [state for _t, n, state in vrrp if n == node]
+    return sum(1 for before, after in zip(states, states[1:]) if before == "MASTER" and after != "MASTER")
 
 
 def sentinel_switch_at(monitor: Monitor, ips: dict, old: str, since: float) -> float | None:
@@ -149,6 +158,13 @@ def plot(path: pathlib.Path, r: dict, writers: dict, monitor: Monitor, ips: dict
     axes[0].set_ylabel("ha\nwrites", fontsize=8)
     draw_timeline(axes[1:], writers[grp].results, monitor, ips, t0)
     axes[1].set_ylabel("%s\nwrites" % grp, fontsize=8)
+    rows = {n: i for i, n in enumerate(ips)}  # draw_timeline's rows; the notify hook's VRRP changes on the VIP pane
+    for entered, color, marker in ((True, "tab:green", "^"), (False, "tab:red", "v")):
+        points = [(t, rows[n]) for t, n, state in r["vrrp"] if (state == "MASTER") == entered]
+        if points:
+            axes[3].scatter(*zip(*points), s=30, c=color, marker=marker,
+                            label="VRRP %s" % ("MASTER (VIP added)" if entered else "BACKUP/FAULT (VIP removed)"))
+    axes[3].legend(fontsize=6, loc="upper right")
     axes[0].set_title(title, fontsize=9)
     marks = [(0, "black", "SIGSTOP"), (r["vip_released_s"], "tab:red", "VIP off"),
              (r["vip_master_s"], "tab:orange", "VIP MASTER"),
@@ -174,8 +190,13 @@ def one_run(index: int, grp: str, out: pathlib.Path) -> dict:
     r, writers = drill_faults.group_freeze(grp, master, ips, observers=[monitor])
     monitor.learn_run_ids()
     wall_stopped = r["wall_sent"] + r["exec_s"]
-    hook = hook_state_at(r["moved"][0], grp, r["wall_sent"], True) if r["moved"] else None
-    released = hook_state_at(master, grp, r["wall_sent"], False)
+    # VRRP of grp's instance from the SIGSTOP's return to the rejoin, on every node: the VIP is removed when a node
+    # leaves MASTER and added when it enters it; a new holder that leaves MASTER again before the rejoin is a flap
+    r["vrrp"] = vrrp_transitions(grp, wall_stopped, wall_stopped + r["t_rejoined"] - r["t_stopped"])
+    released = next((t for t, node, state in r["vrrp"] if node == master and state != "MASTER"), None)
+    new = r["moved"][0] if r["moved"] else None
+    entered = [t for t, node, state in r["vrrp"] if node == new and state == "MASTER"]
+    r["vip_flaps"] = flaps(r["vrrp"], new)
     after = [w for w in writers[grp].results if w["t0"] >= r["t_stopped"]]
     back = recovery(after, r["t_stopped"], writers[grp].results[-1]["t0"])
     # what the failed writes said, before and after the first acknowledged one (a freeze times out; -NOREPLICAS ...)
@@ -186,8 +207,8 @@ def one_run(index: int, grp: str, out: pathlib.Path) -> dict:
     switch = sentinel_switch_at(monitor, ips, master, r["t_stopped"])
     r.update(run=index, aligned_by_switchover=switched, load_before=[round(x, 2) for x in load_before],
              load_after=[round(x, 2) for x in os.getloadavg()],
-             vip_master_s=round(hook - wall_stopped, 3) if hook else None,
-             vip_released_s=round(released - wall_stopped, 3) if released else None,
+             vip_master_s=entered[0] if entered else None, vip_stable_s=entered[-1] if entered else None,
+             vip_released_s=released,
              recovery_s=round(back, 3) if back is not None else None,
              sentinel_switch_s=round(switch - r["t_stopped"], 3) if switch else None)
     r["problems"] = passed(r, master)
@@ -237,10 +258,12 @@ def main(argv=None) -> int:
     for index in range(1, args.runs + 1):
         r = one_run(index, grp, args.out)
         report["runs"].append(r)
-        print("run %d/%d: %s; VIP off %s s, Sentinels %s s, VIP MASTER %s s (poll %s s), first write %s s, "
+        print("run %d/%d: %s; VIP off %s s, Sentinels %s s, VIP MASTER %s s (last %s s, %d flaps; poll %s s), "
+              "first write %s s, "
               "recovery %s s, failed %s (%s s), lost %s, rejoined after %s s, load %.1f -> %.1f" % (
                   index, args.runs, "passed" if r["passed"] else "FAILED: %s" % ", ".join(r["problems"]),
-                  r["vip_released_s"], r["sentinel_switch_s"], r["vip_master_s"], r["vip_moved_s"],
+                  r["vip_released_s"], r["sentinel_switch_s"], r["vip_master_s"], r["vip_stable_s"], r["vip_flaps"],
+                  r["vip_moved_s"],
                   r["first_write_s"], r["recovery_s"], r["failed"],
                   r["failed_s"], r["lost"], r["rejoin_s"], r["load_before"][0], r["load_after"][0]), flush=True)
         report["summary"] = summary(report["runs"], grp)
