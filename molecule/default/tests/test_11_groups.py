@@ -3,8 +3,11 @@ REDIS_HA_GROUPS (the lab's second group `cache`: its own ports, master name, VIP
 deployed with their masters on one node; freezing the group cache's master (SIGSTOP of that server only) fails
 cache over and moves cache's VIP only, while a writer through the group ha's VIP sees no failed write and neither
 group loses an acknowledged write; then a switchover of one group (playbooks/switchover.yml
--e redis_ha_group_name=cache) under writers on both groups. Generous bounds: pass/fail, not figures."""
+-e redis_ha_group_name=cache) under writers on both groups, a rolling restart of that group alone (which switches it
+over again) under writers on both, and the status view of each group. Generous bounds: pass/fail, not figures
+(the freeze as a series: docs/benchmarks.md, tools/bench_group_freeze.py)."""
 
+import json
 import time
 
 import drill
@@ -76,3 +79,62 @@ def test_switchover_of_one_group_under_writers_on_both():
     assert lab.group_settled(None, ips) == before[None]  # the group ha did not move
     assert failed["ha"] == 0, failed
     assert lost == {"ha": 0, OTHER: 0}, lost
+
+
+def _server_pids():
+    """{(node, group name): MainPID of the group's server unit} on every node, both groups."""
+    pids = {}
+    for node in lab.nodes():
+        for grp in (None, OTHER):
+            res = lab.docker("exec", node, "systemctl", "show", "-p", "MainPID", "--value", lab.unit("server", grp))
+            pids[(node, grp or "ha")] = int(res.stdout.strip() or 0)
+    return pids
+
+
+def test_rolling_restart_of_one_group_restarts_only_its_servers_under_writers_on_both():
+    """rolling_restart.yml -e redis_ha_group_name=cache: every server of cache restarted once (its replicas, a
+    switchover away from its master, then the old master), none of the group ha's; ha's master unmoved and its
+    writer without a failed write; neither group loses an acknowledged write."""
+    ips = lab.node_ips()
+    before = {grp: lab.group_settled(grp, ips) for grp in (None, OTHER)}
+    assert all(before.values()), before
+    pids = _server_pids()
+    writers = drill_load.group_writers((None, OTHER))
+    time.sleep(1.0)
+    res = drill.ansible_playbook("rolling_restart.yml", ["-e", "redis_ha_group_name=%s" % OTHER])
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    after = lab.wait_for(lambda: lab.group_settled(OTHER, ips), 30)
+    time.sleep(1.0)
+    drill_load.stop_threads(*writers.values())
+    failed = {grp or "ha": sum(1 for r in w.results if not r["ok"]) for grp, w in writers.items()}
+    lost = drill_load.lost_writes(writers, ips)
+    now = _server_pids()
+    restarted = sorted(key for key in pids if now[key] != pids[key])
+    print("\nMEASURED: rolling restart of %s (%s -> %s): failed writes %s, acknowledged writes lost %s, restarted %s"
+          % (OTHER, before[OTHER], after, failed, lost, restarted))
+    assert restarted == sorted((node, OTHER) for node in lab.nodes()), restarted
+    assert all(now.values()), now
+    assert after and after != before[OTHER], (before, after)
+    assert lab.group_settled(None, ips) == before[None]  # the group ha did not move
+    assert failed["ha"] == 0, failed
+    assert lost == {"ha": 0, OTHER: 0}, lost
+
+
+@pytest.mark.parametrize("grp", [None, OTHER], ids=["ha", OTHER])
+def test_status_view_of_each_group(grp, tmp_path):
+    """status.yml (-e redis_ha_group_name=cache for the group cache) reports that group's master, VIP holder and
+    each node's role and check verdict."""
+    ips = lab.node_ips()
+    master = lab.wait_for(lambda: lab.group_settled(grp, ips), 30)
+    assert master
+    out = tmp_path / "status.json"
+    extra = ["-e", "status_format=json", "-e", "status_file=%s" % out]
+    res = drill.ansible_playbook("status.yml", extra + (["-e", "redis_ha_group_name=%s" % grp] if grp else []),
+                                 timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["master"] == master and report["vip_holders"] == {lab.vip(grp): [master]}, report
+    for row in report["nodes"]:
+        assert row["role"] == ("master" if row["node"] == master else "replica"), row
+        assert row["sentinel_master"] == master, row
+        assert row["check"] == ("promote" if row["node"] == master else "demote"), row
