@@ -18,7 +18,7 @@ PLAY = """
         name: redis_ha.sentinel_vip.redis
         tasks_from: tls
     - ansible.builtin.debug:
-        msg: "ROTATED={{ redis_tls_rotated | bool | to_json }}"
+        msg: "ROTATED={{ _common_tls_rotated | bool | to_json }}"
 """
 
 

@@ -110,3 +110,73 @@ def test_every_default_is_in_argument_specs_and_commented():
         # argument_specs documents the defaults (ansible-doc -t role); defaults/main.yml sets them
         documented = {name: option["default"] for name, option in options.items() if "default" in option}
         assert documented == _documented_defaults(role), "%s: argument_specs defaults differ from defaults/main.yml" % role
+
+
+# The collection's private role (roles/_common): what the public roles share instead of reaching into each other.
+COMMON = ROOT / "roles" / "_common"
+ROLE_INCLUDE = re.compile(r"^\s*(?:-\s+)?(?:ansible\.builtin\.)?(?:include_role|import_role):", re.M)
+ROLE_NAME = re.compile(r"^\s+name:\s*[\"']?(?:redis_ha\.sentinel_vip\.)?([\w.]+)", re.M)
+
+
+def _role_includes(path):
+    """The roles a task file includes or imports (include_role, import_role; the name on the lines below)."""
+    text = path.read_text()
+    names = []
+    for match in ROLE_INCLUDE.finditer(text):
+        found = ROLE_NAME.search(text, match.end())
+        names.append(found.group(1) if found else "?")
+    return names
+
+
+def test_no_public_role_includes_another():
+    """No include_role/import_role from one public role into another (issue 27): what they share is in _common.
+    A role's meta dependencies count too."""
+    public = {path.name for path in (ROOT / "roles").iterdir() if path.is_dir() and not path.name.startswith("_")}
+    assert set(ROLES) <= public
+    found = []
+    for path in sorted((ROOT / "roles").glob("*/**/*.yml")):
+        role = path.relative_to(ROOT / "roles").parts[0]
+        for name in _role_includes(path):
+            if name != "_common" and name != role:
+                found.append("%s -> %s" % (path.relative_to(ROOT), name))
+    for role in public | {"_common"}:
+        meta = yaml.safe_load((ROOT / "roles" / role / "meta" / "main.yml").read_text()) or {}
+        for dep in meta.get("dependencies") or []:
+            name = (dep.get("role") or dep.get("name")) if isinstance(dep, dict) else dep
+            if name.split(".")[-1] not in ("_common", role):
+                found.append("roles/%s/meta/main.yml -> %s" % (role, name))
+    assert not found, "a public role reaches into another (move the shared tasks to roles/_common): %s" % found
+
+
+def test_the_check_sees_a_role_include():
+    """The check above finds both spellings (a guard against a regex that matches nothing)."""
+    sample = ROOT / "roles" / "sentinel" / "tasks" / "endpoint.yml"
+    assert _role_includes(sample) == ["_common"]
+    assert [name for path in (ROOT / "roles" / "redis" / "tasks").glob("*.yml") for name in _role_includes(path)]
+
+
+def test_common_names_its_variables_with_its_prefix():
+    """roles/_common's variables start with _common_ (ansible-lint's var-naming[no-role-prefix] cannot check a role
+    whose name starts with an underscore; .ansible-lint-ignore lists its files for that rule only). sentinel_endpoint
+    is the one documented fact it sets for the other nodes and the playbooks."""
+    names = set()
+    for part in ("defaults", "vars"):
+        names |= set(yaml.safe_load((COMMON / part / "main.yml").read_text()) or {})
+    for path in (COMMON / "tasks").glob("*.yml"):
+        for task in yaml.safe_load(path.read_text()) or []:
+            for item in [task] + task.get("block", []):
+                names |= set(item.get("ansible.builtin.set_fact", {}) or {})
+                names |= set(item.get("vars", {}) or {})
+                if "register" in item:
+                    names.add(item["register"])
+    spec = yaml.safe_load((COMMON / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    for entry in spec.values():
+        names |= set(entry["options"])
+    strays = sorted(name for name in names - {"sentinel_endpoint"} if not name.startswith("_common_"))
+    assert not strays, strays
+    defaults = yaml.safe_load((COMMON / "defaults" / "main.yml").read_text())
+    options = set().union(*(entry["options"] for entry in spec.values()))
+    assert set(defaults) <= options, "a default of roles/_common without an option in an entry point: %s" % (set(defaults) - options)
+    ignored = [line.split() for line in (ROOT / ".ansible-lint-ignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    assert all(path.startswith("roles/_common/") and rule == "var-naming[no-role-prefix]" for path, rule in ignored), ignored
