@@ -8,6 +8,8 @@ import ipaddress
 import json
 import re
 
+from ansible_collections.redis_ha.sentinel_vip.plugins.plugin_utils.vip import vip_address
+
 DOCUMENTATION = r"""
 name: group_problems
 short_description: What is wrong with the additional Redis groups of a host (redis_ha_groups)
@@ -153,12 +155,7 @@ def _vip_address(vip):
 
 def _today_address(vip):
     """The address of one of today's VIPs (ADDRESS/PREFIX or a bare ADDRESS; the roles check it), else None."""
-    if not isinstance(vip, str):
-        return None
-    try:
-        return ipaddress.ip_interface(vip.strip()).ip
-    except ValueError:
-        return None
+    return vip_address(vip)
 
 
 def _show(value):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from ansible_collections.redis_ha.sentinel_vip.plugins.plugin_utils.vip import vip_address
+
 DOCUMENTATION = r"""
 name: vrid_clashes
 short_description: Hosts of other VRRP groups using the same virtual router id on the same network
@@ -51,13 +53,6 @@ _value:
 """
 
 
-def _address(vip):
-    try:
-        return ipaddress.ip_interface(vip).ip
-    except ValueError:
-        return None
-
-
 def vrid_clashes(hostvars, hosts, router_id, networks):
     """Hosts among hosts using router_id for a VIP inside one of networks."""
     nets = [ipaddress.ip_network(n, strict=False) for n in networks]
@@ -68,7 +63,7 @@ def vrid_clashes(hostvars, hosts, router_id, networks):
         vips = other.get("keepalived_vips", other.get("redis_ha_vips")) or []
         if other_id is None or str(other_id) != str(router_id) or isinstance(vips, (str, dict)):
             continue
-        addresses = [_address(v) for v in vips if isinstance(v, str)]
+        addresses = [vip_address(v) for v in vips if isinstance(v, str)]
         if any(a is not None and any(a in n for n in nets) for a in addresses):
             clashes.append(host)
     return clashes
