@@ -178,6 +178,10 @@ def test_common_names_its_variables_with_its_prefix():
     options = set().union(*(entry["options"] for entry in spec.values()))
     # _common_announce_ip: the one default of the public roles' announce options, read through their dependency on
     # _common (no entry point: validating it would need the default route where a role's own option is set)
+    lines = (COMMON / "defaults" / "main.yml").read_text().splitlines()
+    for name in defaults:  # each default with its comment, as in the public roles
+        index = next(i for i, line in enumerate(lines) if line.startswith(name + ":"))
+        assert lines[index - 1].startswith("# "), "roles/_common: %s has no comment" % name
     strays = set(defaults) - options - {"_common_announce_ip"}
     assert not strays, "a default of roles/_common without an option in an entry point: %s" % strays
     ignored = [line.split() for line in (ROOT / ".ansible-lint-ignore").read_text().splitlines()
