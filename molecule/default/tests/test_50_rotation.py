@@ -26,7 +26,6 @@ import drill
 import lab
 import pytest
 import redis
-from test_10_stack import _wait
 
 pytestmark = pytest.mark.skipif((lab.platform(), lab.engine()) != ("debian13", "redis"),
                                 reason="rotation runs on Debian 13 + Redis 8.0 only (suite budget)")
@@ -255,7 +254,7 @@ def test_rotate_every_secret(tmp_path):
     admin_pw, sentinel_pw = NEW["redis_admin_password"], NEW["redis_ha_sentinel_password"]
     _kill_links(master_ip, ips, admin_pw, sentinel_pw)
     time.sleep(3)  # beyond down-after-milliseconds (2 s): a link that cannot authenticate shows by then
-    assert _wait(lambda: _links_healthy(master_ip, ips, admin_pw, sentinel_pw), RECOVER_S, 0.25), \
+    assert lab.wait_for(lambda: _links_healthy(master_ip, ips, admin_pw, sentinel_pw), RECOVER_S, 0.25), \
         "links not back with the new passwords"
     for ip in ips.values():
         cli = lab.sentinel_client(ip, password=sentinel_pw)
