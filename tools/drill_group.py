@@ -128,10 +128,11 @@ def first_write_through_vip(key: str, value: str, t0: float, bound_s: float, tim
     return None, attempts, last_error
 
 
-def ansible_playbook(name: str, extra=(), timeout=1200) -> subprocess.CompletedProcess:
-    """ansible-playbook against the lab inventory; name is in playbooks/ or a path relative to the repo."""
+def ansible_playbook(name: str, extra=(), timeout=1200, env=None) -> subprocess.CompletedProcess:
+    """ansible-playbook against the lab inventory; name is in playbooks/ or a path relative to the repo; env: more
+    environment variables."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"), ANSIBLE_FORCE_COLOR="0")
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"), ANSIBLE_FORCE_COLOR="0", **(env or {}))
     bindir = pathlib.Path(sys.executable).parent
     inv = lab.INVENTORY / "hosts.yml"
     playbook = ROOT / name if "/" in name else ROOT / "playbooks" / name

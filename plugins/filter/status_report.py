@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.redis_ha.sentinel_vip.plugins.plugin_utils.vip import vip_address
+
 DOCUMENTATION = r"""
 name: status_report
 short_description: The status of a redis_ha group from what playbooks/status.yml read on each node
@@ -86,8 +88,10 @@ def _own_sentinel_master(check, endpoint):
 
 
 def _vips(hv):
-    vips = hv.get("keepalived_vips") or hv.get("redis_ha_vips") or []
-    return [str(ipaddress.ip_interface(v).ip) for v in vips if isinstance(v, str)]
+    """The group's VIPs (no prefix) as a node knows them: the redis role's endpoint fact redis_node_vips (the group
+    of -e redis_ha_group_name), else the inventory's (the group ha's)."""
+    vips = hv.get("redis_node_vips") or hv.get("keepalived_vips") or hv.get("redis_ha_vips") or []
+    return [str(a) for a in (vip_address(v) for v in vips) if a is not None]
 
 
 def _held(hv, vips):
@@ -145,7 +149,9 @@ def status_report(hostvars, hosts):
         # The offsets are read one node after the other: a replica read after the master may be ahead of it (0).
         known = reference is not None and row.get("offset") is not None
         row["lag_bytes"] = max(0, reference - row["offset"]) if known else None
-    vips = sorted({vip for name in hosts for vip in _vips(hostvars[name])})
+    # the group's VIPs as the nodes that answered know them (a node without the endpoint fact knows the group ha's)
+    knowing = [name for name in hosts if hostvars[name].get("redis_node_vips")] or hosts
+    vips = sorted({vip for name in knowing for vip in _vips(hostvars[name])})
     holders = {vip: [row["node"] for row in rows if vip in row.get("vips", [])] for vip in vips}
     return {"master": master["node"] if master else master_address, "vip_holders": holders, "nodes": rows}
 

@@ -13,9 +13,10 @@ name: vrid_clashes
 short_description: Hosts of other VRRP groups using the same virtual router id on the same network
 version_added: "1.0.0"
 description:
-  - Given the inventory's host variables, returns the hosts outside the group whose
-    C(keepalived_virtual_router_id) equals O(router_id) and one of whose C(keepalived_vips) (else the
-    group-wide C(redis_ha_vips)) lies in one of O(networks).
+  - Given the inventory's host variables, returns the hosts outside the group with a VRRP group of the same
+    router id as O(router_id) and a VIP in one of O(networks) - a host's VRRP groups are its
+    C(keepalived_virtual_router_id) with its C(keepalived_vips) (else the group-wide C(redis_ha_vips)), and each
+    entry of its C(redis_ha_groups) with the entry's C(virtual_router_id) and C(vips).
 options:
   _input:
     description: The inventory's host variables (C(hostvars)), host name to its variables.
@@ -53,19 +54,28 @@ _value:
 """
 
 
+def _vrrp_groups(variables):
+    """(router id, VIPs) of each VRRP group a host's variables set: today's group, then redis_ha_groups."""
+    found = [(variables.get("keepalived_virtual_router_id"),
+              variables.get("keepalived_vips", variables.get("redis_ha_vips")))]
+    further = variables.get("redis_ha_groups") or []
+    if isinstance(further, (list, tuple)):
+        found += [(e.get("virtual_router_id"), e.get("vips")) for e in further if isinstance(e, dict)]
+    return found
+
+
 def vrid_clashes(hostvars, hosts, router_id, networks):
-    """Hosts among hosts using router_id for a VIP inside one of networks."""
+    """Hosts among hosts using router_id for a VIP inside one of networks (in any of their VRRP groups)."""
     nets = [ipaddress.ip_network(n, strict=False) for n in networks]
     clashes = []
     for host in hosts:
-        other = hostvars[host]
-        other_id = other.get("keepalived_virtual_router_id")
-        vips = other.get("keepalived_vips", other.get("redis_ha_vips")) or []
-        if other_id is None or str(other_id) != str(router_id) or isinstance(vips, (str, dict)):
-            continue
-        addresses = [vip_address(v) for v in vips if isinstance(v, str)]
-        if any(a is not None and any(a in n for n in nets) for a in addresses):
-            clashes.append(host)
+        for other_id, vips in _vrrp_groups(hostvars[host]):
+            if other_id is None or str(other_id) != str(router_id) or not isinstance(vips, (list, tuple)):
+                continue
+            addresses = [vip_address(v) for v in vips if isinstance(v, str)]
+            if any(a is not None and any(a in n for n in nets) for a in addresses):
+                clashes.append(host)
+                break
     return clashes
 
 

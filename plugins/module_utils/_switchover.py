@@ -207,14 +207,19 @@ class Switchover(object):
             time.sleep(0.01)
 
     def restore(self, master, target, others):
-        """Unpause the old master and put the replica priorities back (also after a failure)."""
+        """Unpause the old master and put the replica priorities back (also after a failure), in the configuration
+        files too: Sentinel's reconfiguration of a replica (REPLICAOF + CONFIG REWRITE) during the failover wrote
+        the temporary priority into its file, which the next start of that server would read (a replica that
+        Sentinel then never promotes)."""
         self.quietly(master, ["CLIENT", "UNPAUSE"])
         if self.t0 is not None:
             self.mark("unpaused")
         for r in others:
             self.quietly(r["host"], ["CONFIG", "SET", "replica-priority", str(r["prio"])])
+            self.quietly(r["host"], ["CONFIG", "REWRITE"])
         if target["prio"] == 0:
             self.quietly(target["host"], ["CONFIG", "SET", "replica-priority", "0"])
+            self.quietly(target["host"], ["CONFIG", "REWRITE"])
 
     def quietly(self, host, args):
         try:

@@ -2,6 +2,7 @@
 
 import pathlib
 import sys
+import tempfile
 import time
 
 import pytest
@@ -9,6 +10,12 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 # role_templates (the roles' templates rendered as Ansible does) is shared with the pure unit tests
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1] / "unit"))
+# the working tree as ansible_collections.redis_ha.sentinel_vip, for the plugins loaded from their files that import
+# the collection's plugin_utils (status_report: the one VIP parser): a link in a directory of this session
+_TREE = pathlib.Path(tempfile.mkdtemp(prefix="redis-ha-tree-"))
+(_TREE / "ansible_collections" / "redis_ha").mkdir(parents=True)
+(_TREE / "ansible_collections" / "redis_ha" / "sentinel_vip").symlink_to(pathlib.Path(__file__).resolve().parents[2])
+sys.path.append(str(_TREE))
 
 from vipcheck_helpers import (  # noqa: E402
     ADMIN_PW, SENTINEL_PW, SENTINEL_SPECIAL_USER, SPECIAL_PW, Cluster, Proc, admin, free_port,

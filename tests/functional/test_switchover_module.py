@@ -153,6 +153,11 @@ class Writer(threading.Thread):
             time.sleep(0.002)
 
 
+def group_procs(workdir):
+    """The configuration files of the group's three servers (the fixture's r0, r1, r2)."""
+    return sorted(workdir.glob("r[0-2]/redis-*.conf"))
+
+
 def test_switchover_module_moves_the_master_and_loses_no_acknowledged_write(group, tmp_path):
     if not ansible_playbook():
         pytest.fail("ansible-playbook not found next to the test interpreter or on PATH")
@@ -185,6 +190,13 @@ def test_switchover_module_moves_the_master_and_loses_no_acknowledged_write(grou
     wait_for("the old master to replicate from the target", lambda: info(HOSTS[0], port).get("master_host") == HOSTS[2])
     for host in HOSTS:
         assert vc.resp_to_text(call(host, port, "CONFIG", "GET", "replica-priority"))[1] == "100", host
+    # the other replica, reconfigured by Sentinel (REPLICAOF + CONFIG REWRITE) while its priority was 0 for the
+    # switchover: its file holds the priority put back too, or its next start would make it unelectable
+    wait_for("the other replica to follow the target", lambda: info(HOSTS[1], port).get("master_host") == HOSTS[2])
+    files = group_procs(tmp_path)
+    assert len(files) == 3, files
+    for conf in files:
+        assert "replica-priority 0" not in conf.read_text(), conf
 
     assert len(writer.acked) > 50, "the writer barely ran: %d writes" % len(writer.acked)
     assert any("READONLY" in e for e in writer.errors), "the deposed master never refused a write: %s" % writer.errors[:3]

@@ -45,8 +45,10 @@ def _new_master_named_by(survivors, bound_s=10.0):
 
 
 def _converge_changed(*extra):
-    res = drill.ansible_playbook("site.yml", extra)
-    print(res.stdout[-3000:])
+    # only the changed and failed results, with their return values (-v): what a re-run changed is in the output
+    res = drill.ansible_playbook("site.yml", ("-v",) + extra, env={"ANSIBLE_DISPLAY_OK_HOSTS": "false",
+                                                                    "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"})
+    print(res.stdout[-6000:])
     assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-3000:]
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", res.stdout, re.M)
     assert len(recap) == len(lab.nodes()), res.stdout[-2000:]

@@ -116,6 +116,22 @@ def test_vrid_clashes_same_id_on_the_same_network_only():
     assert vrid_clashes(HOSTVARS, ["no-vrrp"], 51, ["192.0.2.0/24"]) == []
 
 
+def test_vrid_clashes_with_the_further_groups_of_other_hosts():
+    """A host of another replication group whose further group (redis_ha_groups) has the router id on the network;
+    a malformed entry is skipped (the preflight refuses it on its own hosts)."""
+    hostvars = {
+        "other-group-cache": {"keepalived_virtual_router_id": 61, "keepalived_vips": ["192.0.2.50/24"],
+                              "redis_ha_groups": [{"name": "cache", "virtual_router_id": 53,
+                                                   "vips": ["192.0.2.51/24"]}, "not-a-mapping"]},
+        "other-net-cache": {"redis_ha_groups": [{"name": "cache", "virtual_router_id": 53,
+                                                 "vips": ["198.51.100.51/24"]}]},
+        "groups-not-a-list": {"redis_ha_groups": "cache"},
+    }
+    assert vrid_clashes(hostvars, list(hostvars), 53, ["192.0.2.0/24"]) == ["other-group-cache"]
+    assert vrid_clashes(hostvars, list(hostvars), 61, ["192.0.2.0/24"]) == ["other-group-cache"]
+    assert vrid_clashes(hostvars, list(hostvars), 53, ["203.0.113.0/24"]) == []
+
+
 def _nodes(*pw):
     return {"n%d" % i: {"keepalived_priority": p, "keepalived_check_weight": w} for i, (p, w) in enumerate(pw, 1)}
 
